@@ -1,0 +1,38 @@
+"""The audit activities and the worker's trail, as the aurad guide defines them."""
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from audit.events import AuditEvent, AuditTrail
+
+UNINITIALIZED_MESSAGE = (
+    "AuditTrail not initialized \u2014 call init_audit_trail() before starting worker. "
+    "Inject a concrete AuditTrail (e.g. InMemoryAuditTrail()) via init_audit_trail() in your "
+    "worker startup code."
+)
+
+_trail: AuditTrail | None = None
+
+
+def init_audit_trail(trail: AuditTrail | None) -> None:
+    """Set (or replace) the trail the audit activities write to; None uninitialises it."""
+    global _trail
+    _trail = trail
+
+
+def _require_trail() -> AuditTrail:
+    if _trail is None:
+        raise ApplicationError(UNINITIALIZED_MESSAGE, non_retryable=True)
+    return _trail
+
+
+@activity.defn
+async def record_audit_event(event: AuditEvent) -> None:
+    await _require_trail().record_event(event)
+
+
+@activity.defn
+async def query_audit_events(
+    epoch_id: str, phase: str | None = None, role: str | None = None
+) -> list[AuditEvent]:
+    return await _require_trail().query_events(epoch_id=epoch_id, phase=phase, role=role)

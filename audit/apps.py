@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+
+
+class AuditConfig(AppConfig):
+    name = "audit"
+    verbose_name = "Audit trail"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from audit.activities import query_audit_events, record_audit_event
+        from workers import registry
+
+        # The audit activities live on the Aura protocol queue, as in aurad.
+        registry.register(
+            "aura",
+            name=lambda task_queue: task_queue,
+            activities=[record_audit_event, query_audit_events],
+        )

@@ -1,0 +1,195 @@
+"""AuditTrail backends: `postgres` (durable, default), `memory` and `sqlite:<path>`."""
+
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiosqlite
+from temporalio import activity
+
+from audit import services
+from audit.events import AuditEvent, AuditTrail
+from audit.models import AuditEvent as AuditRow
+from aura_site.db import db_sync_to_async
+from aura_site.temporal import identity
+
+logger = logging.getLogger(__name__)
+
+BACKEND_CHOICES = ("postgres", "memory", "sqlite:<path>")
+
+
+class InMemoryAuditTrail:
+    """Keeps events in a list; they are lost when the process exits."""
+
+    def __init__(self) -> None:
+        self._events: list[AuditEvent] = []
+
+    async def record_event(self, event: AuditEvent) -> None:
+        self._events.append(event)
+
+    async def query_events(
+        self, *, epoch_id: str | None = None, phase: str | None = None, role: str | None = None
+    ) -> list[AuditEvent]:
+        return [
+            event
+            for event in self._events
+            if (epoch_id is None or event.epoch_id == epoch_id)
+            and (phase is None or event.phase == phase)
+            and (role is None or event.role == role)
+        ]
+
+
+class SqliteAuditTrail:
+    """Keeps events in a local SQLite file, with the origin's schema."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = Path(db_path)
+
+    async def ensure_schema(self) -> None:
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        async with aiosqlite.connect(self.db_path) as db:
+            await db.executescript(
+                """
+                CREATE TABLE IF NOT EXISTS audit_events (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    epoch_id TEXT NOT NULL, phase TEXT NOT NULL, role TEXT NOT NULL,
+                    event_type TEXT NOT NULL, payload TEXT NOT NULL, timestamp TEXT NOT NULL
+                );
+                CREATE INDEX IF NOT EXISTS idx_epoch_id ON audit_events(epoch_id);
+                CREATE INDEX IF NOT EXISTS idx_phase ON audit_events(phase);
+                CREATE INDEX IF NOT EXISTS idx_role ON audit_events(role);
+                """
+            )
+            await db.commit()
+        logger.info("SqliteAuditTrail schema ensured at %s", self.db_path)
+
+    async def record_event(self, event: AuditEvent) -> None:
+        async with aiosqlite.connect(self.db_path) as db:
+            await db.execute(
+                "INSERT INTO audit_events (epoch_id, phase, role, event_type, payload, timestamp)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    event.epoch_id,
+                    str(event.phase),
+                    str(event.role),
+                    str(event.event_type),
+                    json.dumps(event.payload),
+                    datetime.now(UTC).isoformat(),
+                ),
+            )
+            await db.commit()
+
+    async def query_events(
+        self, *, epoch_id: str | None = None, phase: str | None = None, role: str | None = None
+    ) -> list[AuditEvent]:
+        filters = {"epoch_id": epoch_id, "phase": phase, "role": role}
+        clauses = [(f"{column} = ?", str(value)) for column, value in filters.items() if value]
+        where = " WHERE " + " AND ".join(c for c, _ in clauses) if clauses else ""
+        async with aiosqlite.connect(self.db_path) as db:
+            cursor = await db.execute(
+                "SELECT epoch_id, event_type, phase, role, payload FROM audit_events"
+                f"{where} ORDER BY id",
+                [value for _, value in clauses],
+            )
+            rows = await cursor.fetchall()
+        return [
+            AuditEvent(epoch_id=e, event_type=t, phase=p, role=r, payload=json.loads(payload))
+            for e, t, p, r, payload in rows
+        ]
+
+
+class PostgresAuditTrail:
+    """Keeps epoch events in the hash-chained `audit.AuditEvent` table.
+
+    Inside an activity the event carries the workflow ids and an idempotency key derived from
+    the activity, so a retried activity records it once.
+    """
+
+    subject_kind = "epoch"
+
+    async def record_event(self, event: AuditEvent) -> None:
+        await _record_epoch_event(event, **_activity_context())
+
+    async def query_events(
+        self, *, epoch_id: str | None = None, phase: str | None = None, role: str | None = None
+    ) -> list[AuditEvent]:
+        return await _query_epoch_events(epoch_id=epoch_id, phase=phase, role=role)
+
+
+def _activity_context() -> dict[str, str | None]:
+    if not activity.in_activity():
+        return {"workflow_id": "", "run_id": "", "idempotency_key": None, "actor": ""}
+    info = activity.info()
+    return {
+        "workflow_id": info.workflow_id or "",
+        "run_id": info.workflow_run_id or "",
+        "idempotency_key": f"{info.workflow_id}/{info.workflow_run_id}/{info.activity_id}",
+        "actor": f"worker:{identity()}",
+    }
+
+
+async def _record_epoch_event(
+    event: AuditEvent, *, workflow_id: str, run_id: str, idempotency_key: str | None, actor: str
+) -> None:
+    await db_sync_to_async(services.record_event)(
+        subject_kind=PostgresAuditTrail.subject_kind,
+        subject_id=event.epoch_id,
+        event_type=str(event.event_type),
+        phase=str(event.phase),
+        role=str(event.role),
+        actor=actor,
+        payload=event.payload,
+        workflow_id=workflow_id,
+        run_id=run_id,
+        idempotency_key=idempotency_key,
+    )
+
+
+async def _query_epoch_events(**filters: str | None) -> list[AuditEvent]:
+    def query() -> list[AuditEvent]:
+        rows = AuditRow.objects.filter(subject_kind=PostgresAuditTrail.subject_kind)
+        if filters["epoch_id"] is not None:
+            rows = rows.filter(subject_id=filters["epoch_id"])
+        for name in ("phase", "role"):
+            if filters[name] is not None:
+                rows = rows.filter(**{name: str(filters[name])})
+        return [
+            AuditEvent(
+                epoch_id=row.subject_id,
+                event_type=row.event_type,
+                phase=row.phase,
+                role=row.role,
+                payload=row.payload,
+            )
+            for row in rows.order_by("seq")
+        ]
+
+    return await db_sync_to_async(query)()
+
+
+def make_audit_trail(backend: str) -> AuditTrail:
+    """Return the trail a `--audit-trail` / `AURA_AUDIT_TRAIL` value names.
+
+    Raises:
+        ValueError: for an unknown backend or a `sqlite:` without a path.
+    """
+    if backend == "postgres":
+        return PostgresAuditTrail()
+    if backend == "memory":
+        return InMemoryAuditTrail()
+    if backend.startswith("sqlite:"):
+        path = backend.removeprefix("sqlite:")
+        if not path:
+            raise ValueError("audit trail 'sqlite:' needs a path, e.g. sqlite:.aura/audit.db")
+        return SqliteAuditTrail(Path(path).expanduser())
+    raise ValueError(
+        f"unknown audit trail {backend!r}: choose one of {', '.join(BACKEND_CHOICES)}"
+    )
+
+
+def describe(trail: AuditTrail) -> str:
+    """Return the startup log's description of a trail, as aurad prints it."""
+    if isinstance(trail, SqliteAuditTrail):
+        return f"SqliteAuditTrail at {trail.db_path}"
+    return type(trail).__name__

@@ -1,0 +1,112 @@
+"""RFC 9457 problem details: the one error shape of every 4xx (and 5xx) the API answers."""
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DatabaseError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://aura.invalid/problems/"
+
+
+def problem(
+    status_code: int,
+    title: str,
+    detail: str,
+    *,
+    code: str,
+    errors: dict[str, list[str]] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    """Return a problem-details response."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + code.replace("_", "-"),
+        "title": title,
+        "status": status_code,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    return Response(body, status=status_code, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Flatten DRF's nested error details into {"field.sub.0": [messages]}."""
+    if isinstance(detail, dict):
+        flat: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return flat
+    if isinstance(detail, list):
+        if all(not isinstance(item, dict | list) for item in detail):
+            return {prefix or "non_field_errors": [str(item) for item in detail]}
+        flat = {}
+        for index, item in enumerate(detail):
+            flat.update(_flatten(item, f"{prefix}.{index}" if prefix else str(index)))
+        return flat
+    return {prefix or "non_field_errors": [str(detail)]}
+
+
+def _validation_problem(detail: Any) -> Response:
+    errors = _flatten(detail)
+    first_field, messages = next(iter(errors.items()), ("", ["Invalid input."]))
+    summary = messages[0] if first_field == "non_field_errors" else f"{first_field}: {messages[0]}"
+    return problem(
+        status.HTTP_400_BAD_REQUEST,
+        "Invalid input",
+        summary,
+        code="invalid",
+        errors=errors,
+    )
+
+
+def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's EXCEPTION_HANDLER: render every error as problem details, never a traceback."""
+    if isinstance(exc, ValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        )
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = exception_handler(exc, context)
+    if response is None:
+        logger.exception("Unhandled error in %s", context.get("view"), exc_info=exc)
+        if isinstance(exc, DatabaseError):
+            return problem(
+                503, "Service unavailable", "The database is not available.", code="unavailable"
+            )
+        return problem(
+            500, "Internal error", "The server could not complete the request.", code="internal"
+        )
+
+    if isinstance(exc, exceptions.ValidationError):
+        return _validation_problem(exc.detail)
+
+    assert isinstance(exc, exceptions.APIException)
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    headers = {
+        k: v for k, v in response.items() if k in ("WWW-Authenticate", "Retry-After", "Allow")
+    }
+    extra = getattr(exc, "problem_extra", {})
+    return problem(
+        response.status_code,
+        HTTPStatus(response.status_code).phrase,
+        str(detail),
+        code=exc.default_code,
+        errors=getattr(exc, "problem_errors", None),
+        headers=headers,
+        **extra,
+    )

@@ -1,0 +1,112 @@
+"""The one Temporal client of a process, shared by the web views, commands and the worker."""
+
+import asyncio
+import logging
+import os
+import socket
+from pathlib import Path
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from temporalio.client import Client
+from temporalio.service import TLSConfig
+
+logger = logging.getLogger(__name__)
+
+_client: Client | None = None
+
+
+class TemporalUnavailable(Exception):
+    """Raised when the Temporal server cannot be reached."""
+
+
+def _pem(value: str) -> bytes:
+    """Return PEM bytes from a file path or from the PEM text itself."""
+    if value.lstrip().startswith("-----BEGIN"):
+        return value.encode()
+    return Path(value).expanduser().read_bytes()
+
+
+def tls_config(*, cert: str = "", key: str = "", ca: str = "") -> TLSConfig | None:
+    """Return the TLS settings for Temporal Cloud (mTLS) or a private CA, or None for plaintext."""
+    if bool(cert) != bool(key):
+        raise ValueError("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together.")
+    if not (cert or ca):
+        return None
+    return TLSConfig(
+        client_cert=_pem(cert) if cert else None,
+        client_private_key=_pem(key) if key else None,
+        server_root_ca_cert=_pem(ca) if ca else None,
+    )
+
+
+def identity() -> str:
+    """Return this process's identity as Temporal shows it: `<pid>@<host>`."""
+    return f"{os.getpid()}@{socket.gethostname()}"
+
+
+async def connect(
+    address: str,
+    *,
+    namespace: str = "default",
+    tls: TLSConfig | None = None,
+    api_key: str = "",
+    attempts: int = 5,
+    delay: float = 1.0,
+) -> Client:
+    """Connect to Temporal, retrying a few times before giving up with TemporalUnavailable."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await Client.connect(
+                address,
+                namespace=namespace,
+                tls=tls if tls is not None else bool(api_key),
+                api_key=api_key or None,
+                identity=identity(),
+            )
+        except RuntimeError as exc:  # the core SDK reports connect failures as RuntimeError
+            if attempt == attempts:
+                raise TemporalUnavailable(
+                    f"cannot reach Temporal at {address} (namespace {namespace!r}) "
+                    f"after {attempts} attempts: {exc}"
+                ) from exc
+            logger.warning(
+                "Temporal at %s not reachable (attempt %d/%d)", address, attempt, attempts
+            )
+            await asyncio.sleep(delay * attempt)
+    raise AssertionError("unreachable")
+
+
+def settings_tls() -> TLSConfig | None:
+    return tls_config(
+        cert=settings.TEMPORAL_TLS_CERT, key=settings.TEMPORAL_TLS_KEY, ca=settings.TEMPORAL_TLS_CA
+    )
+
+
+async def get_client() -> Client:
+    """Return the process's client, connecting on first use with the Django settings."""
+    global _client
+    # No lock: callers come from several event loops (views run it through async_to_sync), and
+    # two racing first calls only cost one spare connection.
+    if _client is None:
+        _client = await connect(
+            settings.TEMPORAL_ADDRESS,
+            namespace=settings.TEMPORAL_NAMESPACE,
+            tls=settings_tls(),
+            api_key=settings.TEMPORAL_API_KEY,
+            attempts=2,
+        )
+    return _client
+
+
+def set_client(client: Client | None) -> None:
+    """Use `client` as the process's client (the worker shares its own; tests their server's)."""
+    global _client
+    _client = client
+
+
+@receiver(setting_changed)
+def _reset_client(*, setting: str, **kwargs: object) -> None:
+    if setting.startswith("TEMPORAL_"):
+        set_client(None)

