@@ -60,7 +60,7 @@ class AuditEvent(models.Model):
     phase = models.CharField(max_length=64, blank=True)
     role = models.CharField(max_length=64, blank=True)
     actor = models.CharField(
-        max_length=255, blank=True, help_text="user:<username> or worker:<identity>."
+        max_length=255, blank=True, help_text="user:NAME for people, worker:PID@HOST for workers."
     )
     payload = models.JSONField(default=dict, blank=True)
     occurred_at = models.DateTimeField(default=timezone.now)

@@ -102,6 +102,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = STATE_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every request without it
 # Serve straight from the apps' static folders: no collectstatic step before `make run`.
 WHITENOISE_USE_FINDERS = True
 

@@ -4,10 +4,16 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 api_v1 = [
     path("", include("audit.api.urls")),
+    path("", include("crises.api.urls")),
+    path("", include("epochs.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
 ]
+
+admin.site.site_header = "Aura administration"
+admin.site.site_title = "Aura"
+admin.site.index_title = "Crises, epochs and the audit trail"
 
 urlpatterns = [
     path("admin/", admin.site.urls),

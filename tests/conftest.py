@@ -138,3 +138,60 @@ def _drop_stray_connections(django_db_setup: None, django_db_blocker: Any) -> It
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+CHROMIUM = os.environ.get("AURA_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = settings.BASE_DIR / "test-artifacts"
+
+
+@pytest.fixture
+def page(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A page in Debian's chromium driven by Playwright (no browser download).
+
+    Playwright's sync API runs an event loop in this thread, which Django would take for an
+    async context; the test's own ORM calls are sync, so the guard is lifted for this test only,
+    and the browser is started and stopped per test so no loop outlives it.
+    """
+    from playwright.sync_api import sync_playwright
+
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package.")
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(15_000)
+        yield context.new_page()
+        browser.close()
+
+
+@pytest.fixture
+def screenshot(page: Any, request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Save a full-page screenshot under test-artifacts/ (to look at the pages)."""
+
+    def take(name: str) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{name}.png"), full_page=True)
+
+    return take
+
+
+@pytest.fixture
+def admin_page(page: Any, live_server: Any, admin_user: Any) -> Any:
+    """A browser page logged in to the admin as a superuser (admin / password)."""
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", "password")
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server.url}/admin/")
+    return page
