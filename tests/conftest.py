@@ -38,6 +38,12 @@ def django_db_modify_db_settings(
     # Activity threads open their own connections: close them after each use, so the test
     # database can be flushed and dropped.
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Several suites may share one server (e.g. two checkouts): AURA_TEST_DB_SUFFIX keeps
+    # their test databases apart.
+    suffix = os.environ.get("AURA_TEST_DB_SUFFIX")
+    settings.DATABASES["default"]["TEST"] = {
+        "NAME": f"test_aura_{suffix}" if suffix else "test_aura"
+    }
     if os.environ.get("DATABASE_URL"):
         yield
         return
