@@ -41,9 +41,8 @@ def django_db_modify_db_settings(
     # Several suites may share one server (e.g. two checkouts): AURA_TEST_DB_SUFFIX keeps
     # their test databases apart.
     suffix = os.environ.get("AURA_TEST_DB_SUFFIX")
-    settings.DATABASES["default"]["TEST"] = {
-        "NAME": f"test_aura_{suffix}" if suffix else "test_aura"
-    }
+    name = f"test_aura_{suffix}" if suffix else "test_aura"
+    settings.DATABASES["default"]["TEST"]["NAME"] = name
     if os.environ.get("DATABASE_URL"):
         yield
         return
