@@ -1,0 +1,21 @@
+"""A workflow whose one activity takes a while: something in flight to drain. No Django."""
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import activity, workflow
+
+
+@activity.defn
+async def nap(seconds: float) -> str:
+    await asyncio.sleep(seconds)
+    return "rested"
+
+
+@workflow.defn
+class SleepyWorkflow:
+    @workflow.run
+    async def run(self, seconds: float) -> str:
+        return await workflow.execute_activity(
+            nap, seconds, start_to_close_timeout=timedelta(seconds=60)
+        )
