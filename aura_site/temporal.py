@@ -100,6 +100,11 @@ async def get_client() -> Client:
     return _client
 
 
+def connected() -> bool:
+    """Return whether this process holds a Temporal client."""
+    return _client is not None
+
+
 def set_client(client: Client | None) -> None:
     """Use `client` as the process's client (the worker shares its own; tests their server's)."""
     global _client

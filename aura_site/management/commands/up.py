@@ -26,12 +26,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--web-workers", type=int, default=2, help="web server processes (default 2)"
         )
+        parser.add_argument(
+            "--temporal-port", type=int, default=7233, help="dev server gRPC port (7233)"
+        )
+        parser.add_argument(
+            "--temporal-ui-port", type=int, default=8233, help="dev server Web UI port (8233)"
+        )
 
-    def handle(self, *args, port: int, web_workers: int, **options) -> None:
+    def handle(self, *args, **options) -> None:
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
-        stack = DevStack(self, port=port, web_workers=web_workers)
+        stack = DevStack(self, **options)
         try:
             stack.start()
             stack.wait(stop)
@@ -44,10 +50,21 @@ class Command(BaseCommand):
 class DevStack:
     """The processes of `make run`, started in order and stopped in reverse."""
 
-    def __init__(self, command: BaseCommand, *, port: int, web_workers: int) -> None:
+    def __init__(
+        self,
+        command: BaseCommand,
+        *,
+        port: int,
+        web_workers: int,
+        temporal_port: int,
+        temporal_ui_port: int,
+        **options: object,
+    ) -> None:
         self.command = command
         self.port = port
         self.web_workers = web_workers
+        self.temporal_ports = (temporal_port, temporal_ui_port)
+        self.temporal_ui_url = settings.TEMPORAL_UI_URL
         self.env = dict(os.environ)
         self.postgres = None
         self.temporal: devstack.TemporalDevServer | None = None
@@ -65,9 +82,12 @@ class DevStack:
             self.env["DATABASE_URL"] = self.postgres.get_uri()
         if not os.environ.get("TEMPORAL_ADDRESS"):
             self.say(f"Starting the Temporal dev server ({state_dir / 'temporal.db'})...")
-            self.temporal = devstack.TemporalDevServer(state_dir)
+            port, ui_port = self.temporal_ports
+            self.temporal = devstack.TemporalDevServer(state_dir, port=port, ui_port=ui_port)
             self.temporal.start()
             self.env["TEMPORAL_ADDRESS"] = self.temporal.address
+            self.temporal_ui_url = f"http://127.0.0.1:{ui_port}"
+            self.env.setdefault("TEMPORAL_UI_URL", self.temporal_ui_url)
         self.manage("migrate", "--no-input", "--verbosity", "0")
         self.manage("ensure_admin")
         self.spawn(
@@ -86,6 +106,7 @@ class DevStack:
             "90",
             "--graceful-timeout",
             "10",
+            "--no-control-socket",
         )
         self.spawn("worker", sys.executable, "manage.py", "runworker")
         if not devstack.wait_for_port(self.port, timeout=30):
@@ -96,7 +117,7 @@ class DevStack:
             + f"\n  Admin:        {base}/admin/"
             + f"\n  API docs:     {base}/api/v1/docs/"
             + f"\n  API schema:   {base}/api/v1/schema/"
-            + f"\n  Temporal UI:  {settings.TEMPORAL_UI_URL}"
+            + f"\n  Temporal UI:  {self.temporal_ui_url}"
             + "\nPress Ctrl-C to stop.\n"
         )
 
