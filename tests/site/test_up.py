@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
 from aura_site import devstack
@@ -123,6 +124,8 @@ def test_up_runs_everything_and_stops_cleanly(up: Up) -> None:
         postgres = postmaster_pid(up.state_dir)
         assert postgres is not None and alive(postgres)
         workflow_id = asyncio.run(start_a_workflow(f"127.0.0.1:{up.grpc}"))
+        registered = asyncio.run(search_attributes(f"127.0.0.1:{up.grpc}"))
+        assert set(devstack.SEARCH_ATTRIBUTES) <= registered
     finally:
         code = up.stop(process)
 
@@ -147,6 +150,14 @@ async def start_a_workflow(address: str) -> str:
         "NoSuchWorkflow", id="kept-across-restarts", task_queue="nowhere"
     )
     return handle.id
+
+
+async def search_attributes(address: str) -> set[str]:
+    client = await Client.connect(address)
+    response = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace="default")
+    )
+    return set(response.custom_attributes)
 
 
 async def workflow_exists(address: str, workflow_id: str) -> bool:

@@ -95,12 +95,14 @@ async def test_startup_log_lines_match_the_seed(
     temporal_env: WorkflowEnvironment, worker_process
 ) -> None:
     address = server_address(temporal_env.client)
-    worker = worker_process(f"sleepy-{uuid.uuid4()}", "--server-address", address)
+    worker = worker_process(f"sleepy-{uuid.uuid4()}", "--server-address", address, "--verbose")
     await worker.wait_for_log("Worker running: namespace='default' task_queue='aura'")
     worker.process.send_signal(signal.SIGINT)
     assert await worker.wait() == 0
     log = worker.log
-    assert " INFO audit.trails " not in log
+    assert "INFO workers.worker runworker: config resolution:\n" in log
+    assert "  namespace:      'default' (from: default)\n" in log
+    assert f"  server_address: '{address}' (from: CLI --server-address)\n" in log
     assert "INFO workers.worker Audit trail initialized (PostgresAuditTrail).\n" in log
     assert (
         f"INFO workers.worker Worker running: namespace='default' task_queue='aura' "
