@@ -14,6 +14,16 @@ def test_schema_is_openapi_3(client: Client) -> None:
     assert schema["openapi"].startswith("3.")
     assert "/api/v1/audit-events/" in schema["paths"]
     assert {"tokenAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
+    listing = schema["paths"]["/api/v1/audit-events/"]["get"]["responses"]
+    assert listing["401"]["content"] == {
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+    }
+    assert schema["components"]["schemas"]["Problem"]["required"] == [
+        "type",
+        "title",
+        "status",
+        "detail",
+    ]
 
 
 @pytest.mark.parametrize(
