@@ -34,7 +34,7 @@ def exit_process(code: int) -> None:
     """
     from aura_site import temporal
 
-    if not temporal.connected():
+    if not temporal.runtime_started():
         sys.exit(code)
     atexit._run_exitfuncs()
     logging.shutdown()

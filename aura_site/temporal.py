@@ -15,6 +15,8 @@ from temporalio.service import TLSConfig
 logger = logging.getLogger(__name__)
 
 _client: Client | None = None
+# Set once this process started the SDK's core runtime (any connect, even a failed one).
+_runtime_started = False
 
 
 class TemporalUnavailable(Exception):
@@ -56,6 +58,8 @@ async def connect(
     delay: float = 1.0,
 ) -> Client:
     """Connect to Temporal, retrying a few times before giving up with TemporalUnavailable."""
+    global _runtime_started
+    _runtime_started = True
     for attempt in range(1, attempts + 1):
         try:
             return await Client.connect(
@@ -103,6 +107,11 @@ async def get_client() -> Client:
 def connected() -> bool:
     """Return whether this process holds a Temporal client."""
     return _client is not None
+
+
+def runtime_started() -> bool:
+    """Return whether this process started the Temporal SDK's core runtime threads."""
+    return _runtime_started or _client is not None
 
 
 def set_client(client: Client | None) -> None:
