@@ -5,3 +5,16 @@ class EpochsConfig(AppConfig):
     name = "epochs"
     verbose_name = "Aura Protocol epochs"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from epochs.activities import ACTIVITIES
+        from epochs.workflows import EpochWorkflow, ReviewPhaseWorkflow, SliceWorkflow
+        from workers import registry
+
+        # Same queue as the audit activities the workflows call, as in aurad.
+        registry.register(
+            "aura",
+            name=lambda task_queue: task_queue,
+            workflows=[EpochWorkflow, SliceWorkflow, ReviewPhaseWorkflow],
+            activities=ACTIVITIES,
+        )

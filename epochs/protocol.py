@@ -81,6 +81,15 @@ class EventType(StrEnum):
     ConstraintCheck = "constraint_check"
 
 
+class SliceStatus(StrEnum):
+    """Where a p9 worker slice stands; only `succeeded` lets p9 → p10 through."""
+
+    Pending = "pending"
+    Running = "running"
+    Succeeded = "succeeded"
+    Failed = "failed"
+
+
 class SliceMode(StrEnum):
     """How a worker slice's command is executed."""
 

@@ -17,6 +17,7 @@ from epochs.protocol import (
     ReviewAxis,
     RoleId,
     SeverityLevel,
+    SliceStatus,
     Transition,
     VoteType,
 )
@@ -31,6 +32,10 @@ CONSENSUS_GATED: frozenset[tuple[PhaseId, PhaseId]] = frozenset(
 # Code review cannot be left forwards while any BLOCKER is open.
 BLOCKER_GATED: frozenset[tuple[PhaseId, PhaseId]] = frozenset(
     {(PhaseId.P10_CodeReview, PhaseId.P11_ImplUat)}
+)
+# Worker slices must all have succeeded before code review starts (our decision 4).
+SLICE_GATED: frozenset[tuple[PhaseId, PhaseId]] = frozenset(
+    {(PhaseId.P9_Slice, PhaseId.P10_CodeReview)}
 )
 # In these phases a single REVISE vote leaves only the backward loop available.
 REVISE_DRIVES_BACK: frozenset[PhaseId] = frozenset({PhaseId.P4_Review, PhaseId.P10_CodeReview})
@@ -62,6 +67,8 @@ class EpochState:
     severity_groups: dict[SeverityLevel, set[str]] = field(default_factory=dict)
     transition_history: list[TransitionRecord] = field(default_factory=list)
     last_error: str | None = None
+    # p9 worker slices by id; any that has not succeeded closes the slice gate.
+    slices: dict[str, SliceStatus] = field(default_factory=dict)
 
 
 class TransitionError(Exception):
@@ -111,6 +118,8 @@ class EpochStateMachine:
             transitions = [t for t in transitions if (current, t.to_phase) not in CONSENSUS_GATED]
         if self._state.blocker_count > 0:
             transitions = [t for t in transitions if (current, t.to_phase) not in BLOCKER_GATED]
+        if self.open_slices():
+            transitions = [t for t in transitions if (current, t.to_phase) not in SLICE_GATED]
         return transitions
 
     def validate_advance(self, to_phase: PhaseId) -> list[str]:
@@ -142,6 +151,12 @@ class EpochStateMachine:
             violations.append(
                 f"BLOCKER gate for {current!r} → {to_phase!r}: "
                 f"{self._state.blocker_count} unresolved blocker(s) must be resolved first."
+            )
+        open_slices = self.open_slices()
+        if (current, to_phase) in SLICE_GATED and open_slices:
+            violations.append(
+                f"Slice gate for {current!r} → {to_phase!r}: {len(open_slices)} slice(s) "
+                f"unfinished or failed: {open_slices}."
             )
         return violations
 
@@ -269,6 +284,18 @@ class EpochStateMachine:
         if severity == SeverityLevel.Blocker:
             state.blocker_count = max(0, state.blocker_count + (-1 if resolved else 1))
         return True
+
+    def record_slice(self, slice_id: str, status: SliceStatus | str) -> None:
+        """Set a worker slice's status (a resubmitted slice goes back to pending/running)."""
+        self._state.slices[slice_id] = SliceStatus(status)
+
+    def open_slices(self) -> list[str]:
+        """Return the ids of slices that have not succeeded, sorted."""
+        return sorted(
+            slice_id
+            for slice_id, status in self._state.slices.items()
+            if status != SliceStatus.Succeeded
+        )
 
     def _has_revise(self) -> bool:
         """Return True if any axis has voted REVISE."""

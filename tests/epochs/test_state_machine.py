@@ -12,12 +12,14 @@ from epochs.protocol import (
     PhaseSpec,
     ReviewAxis,
     SeverityLevel,
+    SliceStatus,
     Transition,
     VoteType,
 )
 from epochs.state_machine import (
     BLOCKER_GATED,
     CONSENSUS_GATED,
+    SLICE_GATED,
     EpochState,
     EpochStateMachine,
     TransitionError,
@@ -438,8 +440,13 @@ blocker = st.tuples(
     st.sampled_from(list(SeverityLevel)),
     st.booleans(),
 )
+slice_report = st.tuples(
+    st.just("slice"), st.sampled_from(["s-1", "s-2"]), st.sampled_from(list(SliceStatus))
+)
 signals = st.lists(
-    st.one_of(advance_any, follow_edge, vote, ballot, blocker), min_size=40, max_size=150
+    st.one_of(advance_any, follow_edge, vote, ballot, blocker, slice_report),
+    min_size=40,
+    max_size=150,
 )
 TABLE_EDGES = {(p, t.to_phase) for p, spec in PHASE_SPECS.items() for t in spec.transitions}
 
@@ -465,6 +472,8 @@ def test_random_signals_respect_table_and_gates(sequence):
                 sm.record_vote(axis, cast)
         elif signal[0] == "blocker":
             sm.record_blocker(signal[1], severity=signal[2], resolved=signal[3])
+        elif signal[0] == "slice":
+            sm.record_slice(signal[1], signal[2])
         else:
             to_phase = target_of(sm, signal)
             before = copy.deepcopy(sm.state)
@@ -483,6 +492,8 @@ def test_random_signals_respect_table_and_gates(sequence):
                 assert to_phase in available
                 assert consensus or move not in CONSENSUS_GATED
                 assert before.blocker_count == 0 or move not in BLOCKER_GATED
+                slices_done = all(s == SliceStatus.Succeeded for s in before.slices.values())
+                assert slices_done or move not in SLICE_GATED
                 assert (record.from_phase, record.to_phase) == move
                 assert sm.state.current_phase == to_phase
                 assert sm.state.review_votes == {}
@@ -505,3 +516,18 @@ def test_named_blocker_count_matches_the_blocker_group(sequence):
         sm.record_blocker(blocker_id, severity=severity, resolved=resolved)
         open_blockers = sm.state.severity_groups.get(SeverityLevel.Blocker, set())
         assert sm.state.blocker_count == len(open_blockers)
+
+
+def test_slice_gate_holds_p9_until_every_slice_succeeded():
+    sm = machine_at(P.P9_Slice)
+    sm.record_slice("s-1", SliceStatus.Running)
+    sm.record_slice("s-2", "failed")
+    assert [t.to_phase for t in sm.available_transitions] == []
+    assert sm.validate_advance(P.P10_CodeReview) == [
+        "Slice gate for <PhaseId.P9_Slice: 'p9'> → <PhaseId.P10_CodeReview: 'p10'>: "
+        "2 slice(s) unfinished or failed: ['s-1', 's-2']."
+    ]
+    sm.record_slice("s-1", SliceStatus.Succeeded)
+    sm.record_slice("s-2", SliceStatus.Succeeded)
+    assert [t.to_phase for t in sm.available_transitions] == [P.P10_CodeReview]
+    assert sm.advance(P.P10_CodeReview, triggered_by="t", condition_met="c").success

@@ -1,0 +1,475 @@
+"""Epoch operations shared by the REST API, the admin, `aura_msg` and the activities.
+
+Requests to a running epoch go through the EpochWorkflow's validated updates, so a refused move
+comes back at once with the protocol's messages and changes nothing. Rows are written by the
+activities (`save_*` below), idempotently, keyed by what the workflow numbered.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from audit.services import record_event, user_actor
+from aura_site.temporal import TemporalUnavailable, get_client
+from epochs import conf
+from epochs.exceptions import EpochExists, EpochNotRunning, MoveRefused, SliceCommandsDisabled
+from epochs.inputs import (
+    BlockerSignal,
+    EpochInput,
+    EpochSnapshot,
+    PhaseAdvanceSignal,
+    RecordBlockerInput,
+    RecordSessionInput,
+    RecordSliceInput,
+    RecordTransitionInput,
+    RecordVoteInput,
+    ReviewVoteSignal,
+    SessionRegisterSignal,
+    SliceSubmission,
+)
+from epochs.models import Epoch, EpochBlocker, EpochSession, EpochSlice, EpochTransition, EpochVote
+from epochs.protocol import PHASE_DOMAIN, PHASE_SPECS, PhaseId, SliceMode
+from epochs.workflows import REFUSED, EpochWorkflow
+
+SUBJECT_KIND = "epoch"
+
+
+def new_epoch_id() -> str:
+    """Return a fresh epoch id, e.g. `epoch-3f2a9c1d7b4e`."""
+    return f"epoch-{uuid.uuid4().hex[:12]}"
+
+
+# --- starting -------------------------------------------------------------------------------
+
+
+def start_epoch(
+    *,
+    request_description: str,
+    epoch_id: str | None = None,
+    user: Any = None,
+    actor: str = "",
+    idempotency_key: str | None = None,
+) -> Epoch:
+    """Create the epoch's row and start its EpochWorkflow once the row is committed.
+
+    Args:
+        request_description: What the epoch is about (the p1 request).
+        epoch_id: The workflow id; generated when omitted.
+        user: The Django user starting it (recorded as `started_by` and audit actor).
+        actor: Audit actor when there is no user (e.g. `cli`).
+        idempotency_key: A repeated request with the same key returns the same epoch and
+            starts nothing.
+
+    Raises:
+        EpochExists: `epoch_id` is taken (by an epoch or a running workflow).
+        TemporalUnavailable: Temporal could not be reached; the row is marked failed.
+
+    Returns:
+        The epoch, with `run_id` set when this call started the workflow.
+    """
+    if idempotency_key:
+        existing = Epoch.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+    epoch_id = epoch_id or new_epoch_id()
+    actor = user_actor(user) or actor
+    try:
+        with transaction.atomic():
+            epoch = Epoch.objects.create(
+                epoch_id=epoch_id,
+                request_description=request_description,
+                started_by=user if getattr(user, "is_authenticated", False) else None,
+                idempotency_key=idempotency_key or None,
+            )
+            record_event(
+                subject_kind=SUBJECT_KIND,
+                subject_id=epoch_id,
+                event_type="epoch_started",
+                phase=PhaseId.P1_Request,
+                actor=actor,
+                payload={"request_description": request_description},
+                workflow_id=epoch_id,
+            )
+            # Start after commit: the workflow's activities must find the row.
+            transaction.on_commit(lambda: _start_workflow(epoch))
+    except IntegrityError:
+        if idempotency_key:
+            existing = Epoch.objects.filter(idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return existing
+        raise EpochExists(f"Epoch {epoch_id!r} already exists.") from None
+    return epoch
+
+
+def _start_workflow(epoch: Epoch) -> None:
+    try:
+        epoch.run_id = async_to_sync(_start)(epoch)
+    except WorkflowAlreadyStartedError:
+        _mark_failed(epoch, "a workflow with this id is already running")
+        raise EpochExists(f"Epoch {epoch.epoch_id!r} already exists.") from None
+    except (TemporalUnavailable, RPCError) as exc:
+        _mark_failed(epoch, f"could not start the workflow: {exc}")
+        raise TemporalUnavailable(str(exc)) from exc
+    Epoch.objects.filter(pk=epoch.pk).update(run_id=epoch.run_id)
+
+
+async def _start(epoch: Epoch) -> str:
+    client = await get_client()
+    handle = await client.start_workflow(
+        EpochWorkflow.run,
+        EpochInput(
+            epoch_id=epoch.epoch_id,
+            request_description=epoch.request_description,
+            continue_as_new_after=conf.continue_as_new_after(),
+        ),
+        id=epoch.epoch_id,
+        task_queue=conf.task_queue(),
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+    )
+    return handle.result_run_id or ""
+
+
+def _mark_failed(epoch: Epoch, error: str) -> None:
+    epoch.status, epoch.last_error = Epoch.Status.FAILED, error
+    Epoch.objects.filter(pk=epoch.pk).update(status=epoch.status, last_error=error)
+
+
+# --- requests to a running epoch ------------------------------------------------------------
+
+
+def advance_epoch(
+    epoch: Epoch,
+    *,
+    to_phase: PhaseId,
+    user: Any = None,
+    actor: str = "",
+    triggered_by: str = "",
+    condition_met: str = "",
+) -> EpochSnapshot:
+    """Move the epoch to `to_phase` (the `advance` update).
+
+    Raises:
+        MoveRefused: the transition table or a gate refuses the move (nothing changed).
+        EpochNotRunning: the epoch's workflow is closed or unknown.
+    """
+    actor = user_actor(user) or actor
+    request = PhaseAdvanceSignal(
+        to_phase=PhaseId(to_phase),
+        triggered_by=triggered_by or actor,
+        condition_met=condition_met or _forward_condition(epoch, to_phase),
+    )
+    return _request(epoch, "advance", request, actor=actor, field="to_phase")
+
+
+def vote(
+    epoch: Epoch, *, axis: str, vote: str, user: Any = None, actor: str = "", reviewer_id=""
+) -> EpochSnapshot:
+    """Record a review vote (the `vote` update); only p4 and p10 accept votes.
+
+    Raises:
+        MoveRefused: the epoch is not in a review phase.
+        EpochNotRunning: the epoch's workflow is closed or unknown.
+    """
+    actor = user_actor(user) or actor
+    request = ReviewVoteSignal(axis=axis, vote=vote, reviewer_id=reviewer_id or actor)
+    return _request(epoch, "vote", request, actor=actor, field="vote")
+
+
+def record_finding(
+    epoch: Epoch,
+    *,
+    blocker_id: str,
+    severity: str,
+    resolved: bool = False,
+    description: str = "",
+    user: Any = None,
+    actor: str = "",
+) -> EpochSnapshot:
+    """Open or resolve a review finding (the `blocker` update).
+
+    Raises:
+        MoveRefused: the finding is already open / not open, or the epoch is complete.
+        EpochNotRunning: the epoch's workflow is closed or unknown.
+    """
+    actor = user_actor(user) or actor
+    request = BlockerSignal(
+        blocker_id=blocker_id,
+        severity=severity,
+        resolved=resolved,
+        description=description,
+        reported_by=actor,
+    )
+    return _request(epoch, "blocker", request, actor=actor, field="blocker_id")
+
+
+def submit_slice(
+    epoch: Epoch,
+    *,
+    slice_id: str,
+    mode: str = SliceMode.Mock,
+    command: str = "",
+    timeout_seconds: int = 300,
+    await_completion: bool = False,
+    user: Any = None,
+    actor: str = "",
+) -> EpochSnapshot:
+    """Add a worker slice (the `slice` update); in p9 its SliceWorkflow starts at once.
+
+    Raises:
+        SliceCommandsDisabled: a non-mock slice without AURA_ALLOW_SLICE_COMMANDS=1 or without
+            the `epochs.run_slice_command` permission.
+        MoveRefused: the epoch is not in p8/p9, or the slice is already pending/running.
+        EpochNotRunning: the epoch's workflow is closed or unknown.
+    """
+    if mode != SliceMode.Mock:
+        if not conf.allow_slice_commands():
+            raise SliceCommandsDisabled(
+                "Slice commands are disabled: set AURA_ALLOW_SLICE_COMMANDS=1 to allow them."
+            )
+        if user is not None and not user.has_perm("epochs.run_slice_command"):
+            raise SliceCommandsDisabled("You may not submit slices that run commands.")
+    actor = user_actor(user) or actor
+    request = SliceSubmission(
+        slice_id=slice_id,
+        mode=SliceMode(mode),
+        command=command,
+        timeout_seconds=timeout_seconds,
+        await_completion=await_completion,
+        submitted_by=actor,
+    )
+    return _request(epoch, "slice", request, actor=actor, field="slice_id")
+
+
+def register_session(
+    epoch: Epoch,
+    *,
+    session_id: str,
+    role: str = "",
+    model_harness: str = "",
+    model: str = "",
+    user: Any = None,
+    actor: str = "",
+) -> EpochSnapshot:
+    """Register an agent session (the `session` update); re-registering an id is a no-op."""
+    actor = user_actor(user) or actor
+    request = SessionRegisterSignal(epoch.epoch_id, session_id, role, model_harness, model)
+    return _request(epoch, "session", request, actor=actor, field="session_id")
+
+
+def live_snapshot(epoch: Epoch) -> EpochSnapshot | None:
+    """Return the running workflow's snapshot, or None once it is closed or unreachable."""
+    if epoch.status != Epoch.Status.RUNNING:
+        return None
+    try:
+        return async_to_sync(_query)(epoch.epoch_id)
+    except (RPCError, TemporalUnavailable):
+        return None
+
+
+async def _query(epoch_id: str) -> EpochSnapshot:
+    client = await get_client()
+    return await client.get_workflow_handle(epoch_id).query(EpochWorkflow.snapshot)
+
+
+def _request(epoch: Epoch, update: str, request: Any, *, actor: str, field: str) -> EpochSnapshot:
+    """Send one validated update; audit the request with its actor, accepted or refused."""
+    payload = {
+        k: str(v) if not isinstance(v, bool | int) else v for k, v in asdict(request).items()
+    }
+    try:
+        snapshot = async_to_sync(_update)(epoch.epoch_id, update, request)
+    except MoveRefused as refused:
+        refused.field = field
+        _audit_request(epoch, update, payload, actor=actor, violations=refused.violations)
+        raise
+    _audit_request(epoch, update, payload, actor=actor, phase=snapshot.state.current_phase)
+    return snapshot
+
+
+async def _update(epoch_id: str, update: str, request: Any) -> EpochSnapshot:
+    client = await get_client()
+    handle = client.get_workflow_handle(epoch_id)
+    try:
+        return await handle.execute_update(update, request, result_type=EpochSnapshot)
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        if isinstance(cause, ApplicationError) and cause.type == REFUSED:
+            violations = list(cause.details[0]) if cause.details else [cause.message]
+            raise MoveRefused(violations) from None
+        raise
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise EpochNotRunning(f"Epoch {epoch_id!r} is not running.") from None
+        raise
+
+
+def _audit_request(
+    epoch: Epoch,
+    update: str,
+    payload: dict[str, Any],
+    *,
+    actor: str,
+    phase: str | None = None,
+    violations: list[str] | None = None,
+) -> None:
+    record_event(
+        subject_kind=SUBJECT_KIND,
+        subject_id=epoch.epoch_id,
+        event_type=f"{update}_requested",
+        phase=phase or epoch.current_phase,
+        actor=actor,
+        payload={**payload, "accepted": violations is None, "violations": violations or []},
+        workflow_id=epoch.epoch_id,
+    )
+
+
+def _forward_condition(epoch: Epoch, to_phase: str) -> str:
+    """Return the table's condition text of a move, as the default `condition_met`."""
+    spec = PHASE_SPECS.get(PhaseId(epoch.current_phase)) if epoch.current_phase else None
+    for transition in spec.transitions if spec else ():
+        if transition.to_phase == to_phase:
+            return transition.condition
+    return ""
+
+
+# --- rows written by the activities ---------------------------------------------------------
+
+
+def _epoch_row(epoch_id: str) -> Epoch:
+    """Return the epoch's row, creating it for a workflow started outside the services."""
+    epoch, _ = Epoch.objects.get_or_create(epoch_id=epoch_id)
+    return epoch
+
+
+def save_transition(data: RecordTransitionInput) -> EpochTransition:
+    """Store one history row (success or refused) and the epoch's resulting phase."""
+    epoch = _epoch_row(data.epoch_id)
+    record = data.record
+    row, _ = EpochTransition.objects.update_or_create(
+        epoch=epoch,
+        index=data.index,
+        defaults={
+            "from_phase": record.from_phase,
+            "to_phase": record.to_phase,
+            "triggered_by": record.triggered_by,
+            "condition_met": record.condition_met,
+            "success": record.success,
+            "occurred_at": record.timestamp,
+        },
+    )
+    domain = PHASE_DOMAIN.get(PhaseId(data.current_phase))
+    complete = data.current_phase == PhaseId.Complete
+    Epoch.objects.filter(pk=epoch.pk).update(
+        current_phase=data.current_phase,
+        domain=domain.value if domain else "",
+        status=Epoch.Status.COMPLETE if complete else Epoch.Status.RUNNING,
+        blocker_count=data.blocker_count,
+        last_error=data.last_error or "",
+        completed_at=record.timestamp if complete else None,
+        updated_at=timezone.now(),
+    )
+    return row
+
+
+def save_vote(data: RecordVoteInput) -> EpochVote:
+    """Store the epoch's vote number `sequence` (once)."""
+    row, _ = EpochVote.objects.update_or_create(
+        epoch=_epoch_row(data.epoch_id),
+        sequence=data.sequence,
+        defaults={
+            "phase": data.phase,
+            "cycle": data.cycle,
+            "axis": data.axis,
+            "vote": data.vote,
+            "reviewer_id": data.reviewer_id,
+            "recorded_at": data.timestamp,
+        },
+    )
+    return row
+
+
+def save_blocker(data: RecordBlockerInput) -> EpochBlocker:
+    """Store a finding's state and the epoch's BLOCKER count."""
+    epoch = _epoch_row(data.epoch_id)
+    finding = data.blocker
+    defaults: dict[str, Any] = {
+        "severity": finding.severity,
+        "resolved": finding.resolved,
+        "resolved_at": data.timestamp if finding.resolved else None,
+    }
+    create_defaults = {
+        **defaults,
+        "description": finding.description,
+        "reported_by": finding.reported_by,
+        "phase": data.phase,
+        "created_at": data.timestamp,
+    }
+    if not finding.resolved:
+        defaults.update(create_defaults)  # re-opened: it is a new finding with the same id
+    row, _ = EpochBlocker.objects.update_or_create(
+        epoch=epoch,
+        blocker_id=finding.blocker_id,
+        defaults=defaults,
+        create_defaults=create_defaults,
+    )
+    Epoch.objects.filter(pk=epoch.pk).update(
+        blocker_count=data.blocker_count, updated_at=timezone.now()
+    )
+    return row
+
+
+def save_slice(data: RecordSliceInput) -> EpochSlice:
+    """Store a slice's state, output capped by the activity that produced it."""
+    record = data.slice
+    row, _ = EpochSlice.objects.update_or_create(
+        epoch=_epoch_row(data.epoch_id),
+        slice_id=record.slice_id,
+        defaults={
+            "mode": record.mode,
+            "command": record.command,
+            "status": record.status,
+            "workflow_id": record.workflow_id,
+            "output": record.output,
+            "error": record.error,
+            "submitted_by": record.submitted_by,
+            "updated_at": data.timestamp,
+        },
+        create_defaults={
+            "mode": record.mode,
+            "command": record.command,
+            "status": record.status,
+            "workflow_id": record.workflow_id,
+            "output": record.output,
+            "error": record.error,
+            "submitted_by": record.submitted_by,
+            "created_at": data.timestamp,
+            "updated_at": data.timestamp,
+        },
+    )
+    return row
+
+
+def save_session(data: RecordSessionInput) -> EpochSession:
+    """Store an agent session; the first registration of an id wins."""
+    session = data.session
+    row, _ = EpochSession.objects.get_or_create(
+        epoch=_epoch_row(data.epoch_id),
+        session_id=session.session_id,
+        defaults={
+            "role": session.role,
+            "model_harness": session.model_harness,
+            "model": session.model,
+            "registered_at": data.timestamp,
+        },
+    )
+    return row
