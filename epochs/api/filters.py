@@ -1,0 +1,24 @@
+import django_filters
+from django.core.exceptions import ValidationError
+
+from epochs.models import Epoch
+from epochs.protocol import parse_phase_id
+
+
+class EpochFilter(django_filters.FilterSet):
+    phase = django_filters.CharFilter(
+        method="filter_phase", label="Current phase in any spelling (p4, 4, review)"
+    )
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Epoch
+        fields = ["status", "domain"]
+
+    def filter_phase(self, queryset, name: str, value: str):
+        try:
+            phase = parse_phase_id(value)
+        except ValueError as exc:
+            raise ValidationError({"phase": [str(exc)]}) from None
+        return queryset.in_phase(phase.value)

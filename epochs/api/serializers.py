@@ -1,0 +1,237 @@
+"""Epoch REST payloads: request validation (400 on malformed input) and response shapes."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from epochs.inputs import EpochSnapshot
+from epochs.models import Epoch, EpochBlocker, EpochSession, EpochSlice, EpochTransition, EpochVote
+from epochs.protocol import (
+    PHASE_SPECS,
+    ReviewAxis,
+    RoleId,
+    SeverityLevel,
+    SliceMode,
+    VoteType,
+    parse_phase_id,
+)
+
+ID_REGEX = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$"
+ID_HELP = "Letters, digits and . _ : - (at most 200 characters)."
+
+
+def _values(enum) -> list[str]:
+    return [member.value for member in enum]
+
+
+class PhaseField(serializers.CharField):
+    """A phase in any spelling `parse_phase_id` accepts (p8, 8, impl-plan, p8-impl_plan)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        text = super().to_internal_value(data)
+        try:
+            return parse_phase_id(text).value
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+
+# --- requests -------------------------------------------------------------------------------
+
+
+class EpochStartSerializer(serializers.Serializer):
+    epoch_id = serializers.RegexField(ID_REGEX, required=False, help_text=ID_HELP)
+    request_description = serializers.CharField(max_length=10000)
+
+
+class AdvanceSerializer(serializers.Serializer):
+    to_phase = PhaseField(help_text="Target phase, e.g. p2, 2, elicit or p2-elicit.")
+    triggered_by = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    condition_met = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class VoteSerializer(serializers.Serializer):
+    axis = serializers.ChoiceField(choices=_values(ReviewAxis))
+    vote = serializers.CharField(help_text="ACCEPT or REVISE (any case).")
+    reviewer_id = serializers.CharField(required=False, allow_blank=True, max_length=255)
+
+    def validate_vote(self, value: str) -> str:
+        if value.upper() not in _values(VoteType):
+            raise serializers.ValidationError(
+                f"{value!r} is not a valid vote: use ACCEPT or REVISE (C-review-binary)."
+            )
+        return value.upper()
+
+
+class BlockerSerializer(serializers.Serializer):
+    blocker_id = serializers.RegexField(ID_REGEX, help_text=ID_HELP)
+    severity = serializers.ChoiceField(
+        choices=_values(SeverityLevel), default=SeverityLevel.Blocker.value
+    )
+    resolved = serializers.BooleanField(default=False)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+
+
+class SliceSerializer(serializers.Serializer):
+    slice_id = serializers.RegexField(ID_REGEX, help_text=ID_HELP)
+    mode = serializers.ChoiceField(choices=_values(SliceMode), default=SliceMode.Mock.value)
+    command = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+    timeout_seconds = serializers.IntegerField(min_value=1, max_value=86400, default=300)
+    await_completion = serializers.BooleanField(
+        default=False, help_text="Wait for `aura_msg signal complete` instead of finishing."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["mode"] != SliceMode.Mock and not attrs.get("command"):
+            raise serializers.ValidationError({"command": ["A command slice needs a command."]})
+        return attrs
+
+
+class SessionSerializer(serializers.Serializer):
+    session_id = serializers.RegexField(ID_REGEX, help_text=ID_HELP)
+    role = serializers.ChoiceField(choices=_values(RoleId))
+    model_harness = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    model = serializers.CharField(required=False, allow_blank=True, max_length=100)
+
+
+# --- responses ------------------------------------------------------------------------------
+
+
+class EpochSerializer(serializers.ModelSerializer):
+    started_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    phase_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Epoch
+        fields = [
+            "epoch_id",
+            "request_description",
+            "current_phase",
+            "phase_name",
+            "domain",
+            "status",
+            "blocker_count",
+            "last_error",
+            "run_id",
+            "started_by",
+            "created_at",
+            "updated_at",
+            "completed_at",
+        ]
+        read_only_fields = fields
+
+    def get_phase_name(self, epoch: Epoch) -> str:
+        spec = PHASE_SPECS.get(epoch.current_phase)
+        return spec.name if spec else "Complete"
+
+
+class TransitionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EpochTransition
+        fields = [
+            "index",
+            "from_phase",
+            "to_phase",
+            "triggered_by",
+            "condition_met",
+            "success",
+            "occurred_at",
+        ]
+        read_only_fields = fields
+
+
+class VoteRowSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EpochVote
+        fields = ["sequence", "phase", "cycle", "axis", "vote", "reviewer_id", "recorded_at"]
+        read_only_fields = fields
+
+
+class BlockerRowSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EpochBlocker
+        fields = [
+            "blocker_id",
+            "severity",
+            "description",
+            "reported_by",
+            "phase",
+            "resolved",
+            "created_at",
+            "resolved_at",
+        ]
+        read_only_fields = fields
+
+
+class SliceRowSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EpochSlice
+        fields = [
+            "slice_id",
+            "mode",
+            "command",
+            "status",
+            "workflow_id",
+            "output",
+            "error",
+            "submitted_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class SessionRowSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EpochSession
+        fields = ["session_id", "role", "model_harness", "model", "registered_at"]
+        read_only_fields = fields
+
+
+def snapshot_data(snapshot: EpochSnapshot) -> dict[str, Any]:
+    """Return the workflow's live view as JSON-ready data."""
+    state = snapshot.state
+    return {
+        "current_phase": str(state.current_phase),
+        "current_role": str(state.current_role),
+        "completed_phases": sorted(str(p) for p in state.completed_phases),
+        "votes": {str(axis): str(vote) for axis, vote in state.review_votes.items()},
+        "blocker_count": state.blocker_count,
+        "severity_groups": {
+            str(level): sorted(ids) for level, ids in state.severity_groups.items()
+        },
+        "slices": {slice_id: str(status) for slice_id, status in state.slices.items()},
+        "last_error": state.last_error,
+        "available_transitions": [
+            {"to_phase": str(t.to_phase), "condition": t.condition, "action": t.action}
+            for t in snapshot.available_transitions
+        ],
+        "transition_count": len(state.transition_history),
+        "review_rounds": [
+            {
+                "phase": str(r.phase),
+                "cycle": r.cycle,
+                "status": r.status,
+                "workflow_id": r.workflow_id,
+                "votes": {str(a): str(v) for a, v in r.votes.items()},
+            }
+            for r in snapshot.review_rounds
+        ],
+        "active_session_count": len(snapshot.sessions),
+        "constraint_violations_total": snapshot.constraint_violations_total,
+        "last_violations": [
+            {"constraint_id": v.constraint_id, "message": v.message, "context": v.context}
+            for v in snapshot.last_violations
+        ],
+        "run_count": snapshot.run_count,
+    }
+
+
+def epoch_detail(epoch: Epoch, snapshot: EpochSnapshot | None) -> dict[str, Any]:
+    """Return an epoch's detail: its records, plus the live state while it runs."""
+    data = EpochSerializer(epoch).data
+    data["live"] = snapshot_data(snapshot) if snapshot is not None else None
+    data["votes"] = VoteRowSerializer(epoch.votes.all(), many=True).data
+    data["blockers"] = BlockerRowSerializer(epoch.blockers.all(), many=True).data
+    data["slices"] = SliceRowSerializer(epoch.slices.all(), many=True).data
+    data["sessions"] = SessionRowSerializer(epoch.sessions.all(), many=True).data
+    return data

@@ -1,0 +1,177 @@
+"""REST endpoints of epochs: start, list, detail, and the protocol's moves as actions."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+from temporalio.service import RPCError
+
+from audit.api.serializers import AuditEventSerializer
+from audit.models import AuditEvent
+from aura_site.temporal import TemporalUnavailable
+from epochs import services
+from epochs.api import serializers
+from epochs.api.filters import EpochFilter
+from epochs.exceptions import (
+    Conflict,
+    EpochExists,
+    EpochNotRunning,
+    MoveRefused,
+    SliceCommandsDisabled,
+)
+from epochs.models import Epoch
+
+
+class TemporalDown(APIException):
+    """HTTP 503: Temporal could not be reached."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The workflow service is not available; try again shortly."
+    default_code = "unavailable"
+
+
+@contextmanager
+def domain_errors() -> Iterator[None]:
+    """Translate the epochs domain errors into their HTTP answers."""
+    try:
+        yield
+    except MoveRefused as exc:
+        raise Conflict(
+            str(exc), errors={exc.field: exc.violations}, violations=exc.violations
+        ) from exc
+    except (EpochExists, EpochNotRunning) as exc:
+        raise Conflict(str(exc)) from exc
+    except SliceCommandsDisabled as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except (TemporalUnavailable, RPCError) as exc:
+        raise TemporalDown() from exc
+
+
+class EpochPermission(permissions.BasePermission):
+    """Each action needs its own model permission (our decision 6: roles are permissions)."""
+
+    required = {
+        "list": "epochs.view_epoch",
+        "retrieve": "epochs.view_epoch",
+        "history": "epochs.view_epoch",
+        "audit_events": "epochs.view_epoch",
+        "create": "epochs.add_epoch",
+        "advance": "epochs.advance_epoch",
+        "votes": "epochs.vote_epoch",
+        "blockers": "epochs.record_blocker",
+        "slices": "epochs.submit_slice",
+        "sessions": "epochs.register_session",
+    }
+
+    def has_permission(self, request: Request, view) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
+        codename = self.required.get(view.action)
+        return codename is None or request.user.has_perm(codename)
+
+
+class EpochViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Aura Protocol v3 epochs. Moves answer 409 with the protocol's messages when refused."""
+
+    serializer_class = serializers.EpochSerializer
+    filterset_class = EpochFilter
+    permission_classes = [EpochPermission]
+    lookup_field = "epoch_id"
+    lookup_value_regex = "[^/]+"
+    search_fields = ["epoch_id", "request_description"]
+    ordering_fields = ["created_at", "updated_at", "current_phase", "status"]
+
+    def get_queryset(self):
+        return Epoch.objects.select_related("started_by")
+
+    def get_serializer_class(self):
+        return {
+            "create": serializers.EpochStartSerializer,
+            "advance": serializers.AdvanceSerializer,
+            "votes": serializers.VoteSerializer,
+            "blockers": serializers.BlockerSerializer,
+            "slices": serializers.SliceSerializer,
+            "sessions": serializers.SessionSerializer,
+            "history": serializers.TransitionSerializer,
+            "audit_events": AuditEventSerializer,
+        }.get(self.action, serializers.EpochSerializer)
+
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        key = request.headers.get("Idempotency-Key") or None
+        replay = bool(key) and Epoch.objects.filter(idempotency_key=key).exists()
+        with domain_errors():
+            epoch = services.start_epoch(
+                **serializer.validated_data, user=request.user, idempotency_key=key
+            )
+        code = status.HTTP_200_OK if replay else status.HTTP_201_CREATED
+        return Response(serializers.epoch_detail(epoch, None), status=code)
+
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        epoch = self.get_object()
+        return Response(serializers.epoch_detail(epoch, services.live_snapshot(epoch)))
+
+    def _move(self, request: Request, operation, **extra) -> Response:
+        epoch = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with domain_errors():
+            snapshot = operation(epoch, **serializer.validated_data, **extra, user=request.user)
+        epoch.refresh_from_db()
+        return Response(serializers.epoch_detail(epoch, snapshot))
+
+    @action(detail=True, methods=["post"])
+    def advance(self, request: Request, epoch_id: str) -> Response:
+        """Move to another phase (validated update: 409 lists the violations)."""
+        return self._move(request, services.advance_epoch)
+
+    @action(detail=True, methods=["post"])
+    def votes(self, request: Request, epoch_id: str) -> Response:
+        """Vote ACCEPT or REVISE on one review axis (p4 and p10 only)."""
+        return self._move(request, services.vote)
+
+    @action(detail=True, methods=["post"])
+    def blockers(self, request: Request, epoch_id: str) -> Response:
+        """Open or resolve a review finding; open BLOCKERs hold p10 → p11."""
+        return self._move(request, services.record_finding)
+
+    @action(detail=True, methods=["post"])
+    def slices(self, request: Request, epoch_id: str) -> Response:
+        """Submit a worker slice (p8/p9); in p9 its SliceWorkflow starts at once."""
+        return self._move(request, services.submit_slice)
+
+    @action(detail=True, methods=["post"])
+    def sessions(self, request: Request, epoch_id: str) -> Response:
+        """Register an agent session (the first registration of an id wins)."""
+        return self._move(request, services.register_session)
+
+    @action(detail=True, methods=["get"])
+    def history(self, request: Request, epoch_id: str) -> Response:
+        """The transition history, refused attempts included, in order."""
+        epoch = self.get_object()
+        page = self.paginate_queryset(epoch.transitions.order_by("index"))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @action(detail=True, methods=["get"], url_path="audit-events")
+    def audit_events(self, request: Request, epoch_id: str) -> Response:
+        """The epoch's audit events, oldest first."""
+        epoch = self.get_object()
+        events = AuditEvent.objects.for_subject(services.SUBJECT_KIND, epoch.epoch_id)
+        page = self.paginate_queryset(events.order_by("seq"))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def filter_queryset(self, queryset):
+        # Filters, search and ordering apply to the list only, not to the detail actions.
+        if self.action != "list":
+            return queryset
+        return super().filter_queryset(queryset)

@@ -1,0 +1,80 @@
+"""The epoch activities: constraint checks and the slice command runner."""
+
+import time
+
+import pytest
+from temporalio.testing import ActivityEnvironment
+
+from epochs.activities import DISABLED_MESSAGE, check_constraints, execute_slice_command
+from epochs.inputs import SliceResult
+from epochs.protocol import PhaseId
+from epochs.state_machine import EpochState
+
+
+@pytest.fixture
+def commands_allowed(settings):
+    settings.AURA_ALLOW_SLICE_COMMANDS = True
+    return settings
+
+
+async def test_check_constraints_reports_the_handoff_reminder() -> None:
+    state = EpochState("e-1", PhaseId.P7_Handoff)
+    violations = await ActivityEnvironment().run(check_constraints, state, PhaseId.P8_ImplPlan)
+    assert [v.constraint_id for v in violations] == ["C-handoff-skill-invocation"]
+    assert await ActivityEnvironment().run(check_constraints, state, PhaseId.P6_Ratify) == []
+
+
+async def test_commands_are_refused_unless_allowed(settings, monkeypatch) -> None:
+    settings.AURA_ALLOW_SLICE_COMMANDS = None
+    monkeypatch.delenv("AURA_ALLOW_SLICE_COMMANDS", raising=False)
+    result = await ActivityEnvironment().run(execute_slice_command, "touch /tmp/x", "s-1", "e-1")
+    assert result == SliceResult("s-1", False, error=DISABLED_MESSAGE)
+
+
+async def test_environment_variable_allows_commands(settings, monkeypatch) -> None:
+    settings.AURA_ALLOW_SLICE_COMMANDS = None
+    monkeypatch.setenv("AURA_ALLOW_SLICE_COMMANDS", "1")
+    result = await ActivityEnvironment().run(
+        execute_slice_command, 'echo "$AURA_EPOCH_ID/$AURA_SLICE_ID"', "s-1", "e-1"
+    )
+    assert result == SliceResult("s-1", True, output="e-1/s-1\n")
+
+
+async def test_failing_command_reports_code_and_stderr(commands_allowed) -> None:
+    result = await ActivityEnvironment().run(
+        execute_slice_command, "echo partial; echo boom >&2; exit 3", "s-2", "e-1"
+    )
+    assert result == SliceResult(
+        "s-2", False, output="partial\n", error="Command exited with code 3: boom\n"
+    )
+
+
+async def test_command_is_killed_at_its_timeout_with_heartbeats(commands_allowed) -> None:
+    env = ActivityEnvironment()
+    beats: list[tuple] = []
+    env.on_heartbeat = lambda *details: beats.append(details)
+    started = time.monotonic()
+    result = await env.run(
+        execute_slice_command, "echo started; sleep 30", "s-3", "e-1", None, 0.6, 0.2
+    )
+    assert time.monotonic() - started < 5
+    assert result.success is False
+    assert result.error == "Command timed out after 0.6s"
+    assert result.output == "started\n"
+    assert len(beats) >= 2 and beats[0] == ("s-3",)
+
+
+async def test_output_is_capped(commands_allowed) -> None:
+    commands_allowed.AURA_SLICE_OUTPUT_LIMIT = 10
+    result = await ActivityEnvironment().run(
+        execute_slice_command, "printf '%s' 0123456789abcdef", "s-4", "e-1"
+    )
+    assert result.output == "0123456789\n[output truncated: 6 more bytes]"
+
+
+async def test_search_path_replaces_path(commands_allowed, tmp_path) -> None:
+    result = await ActivityEnvironment().run(
+        execute_slice_command, "git --version", "s-5", "e-1", str(tmp_path)
+    )
+    assert result.success is False
+    assert "Command exited with code 127" in result.error
