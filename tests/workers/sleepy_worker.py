@@ -12,8 +12,7 @@ import django
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aura_site.settings")
     django.setup()
-    from django.core.management import execute_from_command_line
-
+    import manage
     from tests.workers.sleepy import SleepyWorkflow, nap
     from workers import registry
 
@@ -23,7 +22,8 @@ def main() -> None:
         workflows=[SleepyWorkflow],
         activities=[nap],
     )
-    execute_from_command_line(["manage.py", "runworker", *sys.argv[1:]])
+    sys.argv = ["manage.py", "runworker", *sys.argv[1:]]
+    manage.main()
 
 
 if __name__ == "__main__":
