@@ -94,19 +94,12 @@ class DevStack:
             "web",
             devstack.venv_binary("gunicorn"),
             "aura_site.wsgi",
+            "--config",
+            "python:aura_site.gunicorn_conf",
             "--bind",
             f"{WEB_HOST}:{self.port}",
             "--workers",
             str(self.web_workers),
-            "--worker-class",
-            "gthread",
-            "--threads",
-            "8",
-            "--timeout",
-            "90",
-            "--graceful-timeout",
-            "10",
-            "--no-control-socket",
         )
         self.spawn("worker", sys.executable, "manage.py", "runworker")
         if not devstack.wait_for_port(self.port, timeout=30):

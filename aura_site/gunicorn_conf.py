@@ -1,0 +1,28 @@
+"""gunicorn settings for `manage.py up` (and a starting point for deployments)."""
+
+import logging
+import os
+import sys
+
+# Threads, not processes, carry concurrency: the crisis wait endpoint long-polls up to 60 s.
+worker_class = "gthread"
+threads = 8
+timeout = 90
+graceful_timeout = 10
+control_socket_disable = True
+accesslog = "-"
+
+
+def worker_exit(server, worker) -> None:
+    """Leave without interpreter teardown once the worker used Temporal (sdk-python#300)."""
+    from aura_site import temporal
+
+    if not temporal.runtime_started():
+        return
+    # Called from gunicorn's `finally` while the worker's SystemExit propagates: keep its code.
+    exiting = sys.exc_info()[1]
+    code = exiting.code if isinstance(exiting, SystemExit) and isinstance(exiting.code, int) else 0
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
