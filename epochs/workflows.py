@@ -94,6 +94,11 @@ class _Command:
     violations: list[str] | None = None
 
 
+def _consume(task: asyncio.Future) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
 def review_workflow_id(epoch_id: str, phase: str, cycle: int) -> str:
     """Return the id of a review child (`<epoch_id>-review-<phase>-<cycle>`)."""
     return f"{epoch_id}-review-{phase}-{cycle}"
@@ -451,12 +456,16 @@ class EpochWorkflow:
                 workflow_id=review_workflow_id(epoch_id, phase.value, cycle),
             )
             self._carry.review_rounds.append(review)
-            await workflow.start_child_workflow(
+            handle = await workflow.start_child_workflow(
                 ReviewPhaseWorkflow.run,
                 ReviewInput(epoch_id, phase.value, cycle, workflow.info().workflow_id),
                 id=review.workflow_id,
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
             )
+            # The result arrives as the `review_complete` signal (it survives continue-as-new);
+            # retrieving the handle's outcome keeps a cancelled round from being logged as an
+            # unretrieved task error.
+            handle.add_done_callback(_consume)
         elif phase == PhaseId.P9_Slice:
             for record in self._carry.slices.values():
                 if record.status == SliceStatus.Pending:
@@ -476,7 +485,7 @@ class EpochWorkflow:
         )
         # Abandoned, not terminated, when this run closes: children report back by signal to
         # the epoch id, so they survive continue-as-new.
-        await workflow.start_child_workflow(
+        handle = await workflow.start_child_workflow(
             SliceWorkflow.run,
             SliceInput(
                 epoch_id=epoch_id,
@@ -489,6 +498,7 @@ class EpochWorkflow:
             id=record.workflow_id,
             parent_close_policy=workflow.ParentClosePolicy.ABANDON,
         )
+        handle.add_done_callback(_consume)
         await self._record_slice(record, "slice_started")
 
     async def _process_vote(self, signal: ReviewVoteSignal) -> list[str] | None:

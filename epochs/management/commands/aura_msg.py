@@ -94,7 +94,10 @@ def format_epoch_state(state: QueryStateResult, output_format: str) -> str:
 
 
 class Command(BaseCommand):
-    help = "aura-msg: query and signal Aura Protocol v3 epochs (query, epoch, signal, phase, session)."
+    help = (
+        "aura-msg: query and signal Aura Protocol v3 epochs "
+        "(groups: query, epoch, signal, phase, session)."
+    )
 
     def add_arguments(self, parser) -> None:
         groups = parser.add_subparsers(dest="group", metavar="{query,epoch,signal,phase,session}")
