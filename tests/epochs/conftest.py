@@ -50,3 +50,51 @@ def start_epoch(task_queue: str) -> Callable[..., Any]:
         )
 
     return start
+
+
+@pytest.fixture
+def worker_thread(temporal_env: Any, task_queue: str, settings: Any) -> Any:
+    """A real worker on its own thread and event loop, for sync tests (browser, live server).
+
+    The app's views reach Temporal through the settings, as in production.
+    """
+    import asyncio
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from temporalio.worker import Worker
+
+    from aura_site import temporal
+    from workers.interceptors import DatabaseConnectionInterceptor
+
+    client = temporal_env.client
+    settings.TEMPORAL_ADDRESS = client.service_client.config.target_host
+    settings.TEMPORAL_NAMESPACE = client.namespace
+    settings.TEMPORAL_TASK_QUEUE = task_queue
+    temporal.set_client(None)
+    init_audit_trail(PostgresAuditTrail())
+    ready, loop_box = threading.Event(), {}
+
+    async def serve() -> None:
+        loop_box["loop"], loop_box["stop"] = asyncio.get_running_loop(), asyncio.Event()
+        own = await Client.connect(settings.TEMPORAL_ADDRESS, namespace=client.namespace)
+        with ThreadPoolExecutor(max_workers=10) as executor:
+            async with Worker(
+                own,
+                task_queue=task_queue,
+                workflows=WORKFLOWS,
+                activities=ALL_ACTIVITIES,
+                activity_executor=executor,
+                interceptors=[DatabaseConnectionInterceptor()],
+            ):
+                ready.set()
+                await loop_box["stop"].wait()
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
+    thread.start()
+    assert ready.wait(30), "worker did not start"
+    yield task_queue
+    loop_box["loop"].call_soon_threadsafe(loop_box["stop"].set)
+    thread.join(30)
+    temporal.set_client(None)
+    init_audit_trail(None)

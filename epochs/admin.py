@@ -1,0 +1,248 @@
+"""Epoch admin: a list with the 12-step progress bar, a start page, and a detail page that shows
+the whole epoch and drives it (advance, vote, findings) through the services."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from temporalio.service import RPCError
+
+from audit.models import AuditEvent
+from aura_site.temporal import TemporalUnavailable
+from epochs import services
+from epochs.api.serializers import ID_REGEX
+from epochs.exceptions import EpochExists, EpochNotRunning, MoveRefused
+from epochs.models import Epoch
+from epochs.protocol import PHASE_SPECS, PhaseId, ReviewAxis, SeverityLevel, VoteType
+
+PHASES = list(PHASE_SPECS)
+
+
+def progress_bar(epoch: Epoch) -> str:
+    """Return the 12 phase steps, done / current / to do, as HTML."""
+    number = epoch.phase_number
+    steps = []
+    for phase in PHASES:
+        spec = PHASE_SPECS[phase]
+        state = "done" if spec.number < number else "current" if spec.number == number else "todo"
+        steps.append((state, f"{phase.value} {spec.name}", spec.number))
+    return format_html(
+        '<span class="epoch-progress" title="{}">{}</span>',
+        epoch.current_phase,
+        format_html_join("", '<span class="step {}" title="{}">{}</span>', steps),
+    )
+
+
+class StartEpochForm(forms.Form):
+    epoch_id = forms.RegexField(
+        regex=ID_REGEX, required=False, help_text="Leave empty to generate one."
+    )
+    request_description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class VoteForm(forms.Form):
+    axis = forms.ChoiceField(choices=[(a.value, a.value) for a in ReviewAxis])
+    vote = forms.ChoiceField(choices=[(v.value, v.value) for v in VoteType])
+
+
+class BlockerForm(forms.Form):
+    blocker_id = forms.RegexField(regex=ID_REGEX)
+    severity = forms.ChoiceField(choices=[(s.value, s.value) for s in SeverityLevel])
+    description = forms.CharField(required=False)
+    resolved = forms.BooleanField(required=False, label="Resolve")
+
+
+class PhaseFilter(admin.SimpleListFilter):
+    title = "phase"
+    parameter_name = "phase"
+
+    def lookups(self, request, model_admin):
+        return [(p.value, f"{p.value} {PHASE_SPECS[p].name}") for p in PHASES] + [
+            (PhaseId.Complete.value, "complete")
+        ]
+
+    def queryset(self, request, queryset):
+        return queryset.in_phase(self.value()) if self.value() else queryset
+
+
+@admin.register(Epoch)
+class EpochAdmin(admin.ModelAdmin):
+    list_display = [
+        "epoch_id",
+        "progress",
+        "current_phase",
+        "status",
+        "domain",
+        "blocker_count",
+        "started_by",
+        "created_at",
+    ]
+    list_filter = [PhaseFilter, "status", "domain", "created_at"]
+    search_fields = ["epoch_id", "request_description"]
+    date_hierarchy = "created_at"
+    list_select_related = ["started_by"]
+    list_per_page = 50
+
+    class Media:
+        css = {"all": ["epochs/epochs.css"]}
+
+    @admin.display(description="progress")
+    def progress(self, epoch: Epoch) -> str:
+        return progress_bar(epoch)
+
+    def has_change_permission(self, request: HttpRequest, obj: Epoch | None = None) -> bool:
+        return False  # rows mirror the workflow: they change through the protocol's moves
+
+    def has_delete_permission(self, request: HttpRequest, obj: Epoch | None = None) -> bool:
+        return False
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/advance/", wrap(self.advance_view), name="%s_%s_advance" % info
+            ),
+            path("<path:object_id>/vote/", wrap(self.vote_view), name="%s_%s_vote" % info),
+            path(
+                "<path:object_id>/blocker/", wrap(self.blocker_view), name="%s_%s_blocker" % info
+            ),
+            *super().get_urls(),
+        ]
+
+    # --- pages ------------------------------------------------------------------------------
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None):
+        """The start page: create the row, the workflow starts once it is committed."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = StartEpochForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                epoch = services.start_epoch(
+                    epoch_id=form.cleaned_data["epoch_id"] or None,
+                    request_description=form.cleaned_data["request_description"],
+                    user=request.user,
+                )
+            except EpochExists as exc:
+                form.add_error("epoch_id", str(exc))
+            except (TemporalUnavailable, RPCError) as exc:
+                form.add_error(None, f"The workflow could not be started: {exc}")
+            else:
+                self.message_user(request, f"Epoch {epoch.epoch_id} started.", messages.SUCCESS)
+                return HttpResponseRedirect(self._detail_url(epoch))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Start an epoch",
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/epochs/epoch/start.html", context)
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url="", extra_context=None):
+        """The detail page: timeline, votes, findings, slices, sessions, audit, and moves."""
+        epoch = self._epoch(request, object_id)
+        snapshot = services.live_snapshot(epoch)
+        user = request.user
+        live_votes = snapshot.state.review_votes if snapshot else {}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Epoch {epoch.epoch_id}",
+            "epoch": epoch,
+            "progress": progress_bar(epoch),
+            "phase_name": PHASE_SPECS[epoch.current_phase].name
+            if epoch.current_phase in PHASE_SPECS
+            else "Complete",
+            "snapshot": snapshot,
+            "axes": [(axis.value, live_votes.get(axis, "")) for axis in ReviewAxis],
+            "transitions": epoch.transitions.order_by("index"),
+            "votes": epoch.votes.order_by("sequence"),
+            "blockers": epoch.blockers.all(),
+            "slices": epoch.slices.all(),
+            "sessions": epoch.sessions.all(),
+            "audit_events": AuditEvent.objects.for_subject(services.SUBJECT_KIND, epoch.epoch_id),
+            "can_advance": snapshot is not None and user.has_perm("epochs.advance_epoch"),
+            "can_vote": snapshot is not None
+            and snapshot.state.current_phase in (PhaseId.P4_Review, PhaseId.P10_CodeReview)
+            and user.has_perm("epochs.vote_epoch"),
+            "can_block": snapshot is not None and user.has_perm("epochs.record_blocker"),
+            "vote_form": VoteForm(),
+            "blocker_form": BlockerForm(),
+        }
+        return TemplateResponse(request, "admin/epochs/epoch/detail.html", context)
+
+    # --- moves ------------------------------------------------------------------------------
+
+    def advance_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        epoch = self._epoch(request, object_id, "epochs.advance_epoch")
+        to_phase = request.POST.get("to_phase", "")
+        if to_phase not in {p.value for p in PhaseId}:
+            self.message_user(request, f"Unknown phase {to_phase!r}.", messages.ERROR)
+        else:
+            self._move(
+                request,
+                lambda: services.advance_epoch(
+                    epoch, to_phase=PhaseId(to_phase), user=request.user
+                ),
+                f"Advanced to {to_phase}.",
+            )
+        return HttpResponseRedirect(self._detail_url(epoch))
+
+    def vote_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        epoch = self._epoch(request, object_id, "epochs.vote_epoch")
+        form = VoteForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            self._move(
+                request,
+                lambda: services.vote(epoch, **data, user=request.user),
+                f"Voted {data['vote']} on {data['axis']}.",
+            )
+        else:
+            self.message_user(request, f"Invalid vote: {form.errors.as_text()}", messages.ERROR)
+        return HttpResponseRedirect(self._detail_url(epoch))
+
+    def blocker_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        epoch = self._epoch(request, object_id, "epochs.record_blocker")
+        form = BlockerForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            verb = "Resolved" if data["resolved"] else "Recorded"
+            self._move(
+                request,
+                lambda: services.record_finding(epoch, **data, user=request.user),
+                f"{verb} {data['severity']} {data['blocker_id']}.",
+            )
+        else:
+            self.message_user(request, f"Invalid finding: {form.errors.as_text()}", messages.ERROR)
+        return HttpResponseRedirect(self._detail_url(epoch))
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _epoch(self, request: HttpRequest, object_id: str, permission: str = "") -> Epoch:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if permission and (request.method != "POST" or not request.user.has_perm(permission)):
+            raise PermissionDenied
+        return get_object_or_404(Epoch, pk=object_id)
+
+    def _detail_url(self, epoch: Epoch) -> str:
+        return reverse("admin:epochs_epoch_change", args=[epoch.pk])
+
+    def _move(self, request: HttpRequest, operation, success: str) -> None:
+        try:
+            operation()
+        except MoveRefused as refused:
+            for violation in refused.violations:
+                self.message_user(request, f"Refused: {violation}", messages.ERROR)
+        except EpochNotRunning as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        except (TemporalUnavailable, RPCError) as exc:
+            self.message_user(request, f"Temporal is not available: {exc}", messages.ERROR)
+        else:
+            self.message_user(request, success, messages.SUCCESS)
