@@ -96,7 +96,7 @@ def verify_chain(batch_size: int = 5000) -> ChainReport:
         expected_prev = stored_hash
         checked += 1
     head = ChainHead.objects.filter(pk=1).first()
-    if head is not None and (head.seq, head.hash) != (checked, expected_prev):
+    if head is not None and head.seq != checked:
         return ChainReport(
             checked, head.seq, None, f"the chain head expects {head.seq} rows, found {checked}"
         )

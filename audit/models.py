@@ -17,28 +17,30 @@ _CANONICAL_ROW = """jsonb_build_array(
         NEW.workflow_id, NEW.run_id, NEW.idempotency_key, NEW.payload
     )::text"""
 
-# Computing the chain inside PostgreSQL costs ~1.1x a plain insert; the head row's lock
-# serialises concurrent writers, so the chain never forks.
+# Computing the chain inside PostgreSQL costs ~1.1x a plain insert. Bumping the head row takes
+# its lock, so concurrent writers queue up and the chain never forks; the previous hash is read
+# from the previous row (unique index on seq), so each insert writes the head only once.
 _HASH_CHAIN_FUNC = f"""
     DECLARE
-        head RECORD;
+        next_seq bigint;
+        previous text;
     BEGIN
-        SELECT seq, hash INTO head FROM audit_chainhead WHERE id = 1 FOR UPDATE;
+        UPDATE audit_chainhead SET seq = seq + 1 WHERE id = 1 RETURNING seq INTO next_seq;
         IF NOT FOUND THEN
-            INSERT INTO audit_chainhead (id, seq, hash) VALUES (1, 0, '{GENESIS_HASH}')
-                ON CONFLICT (id) DO NOTHING;
-            SELECT seq, hash INTO head FROM audit_chainhead WHERE id = 1 FOR UPDATE;
+            INSERT INTO audit_chainhead (id, seq) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
+            UPDATE audit_chainhead SET seq = seq + 1 WHERE id = 1 RETURNING seq INTO next_seq;
         END IF;
-        -- Checked under the head lock, so a retried activity can never record twice.
+        -- Checked under the head's lock, so a retried activity never records twice.
         IF NEW.idempotency_key IS NOT NULL AND EXISTS (
             SELECT 1 FROM {{meta.db_table}} WHERE idempotency_key = NEW.idempotency_key
         ) THEN
+            UPDATE audit_chainhead SET seq = seq - 1 WHERE id = 1;
             RETURN NULL;
         END IF;
-        NEW.seq := head.seq + 1;
-        NEW.prev_hash := head.hash;
+        SELECT hash INTO previous FROM {{meta.db_table}} WHERE seq = next_seq - 1;
+        NEW.seq := next_seq;
+        NEW.prev_hash := coalesce(previous, '{GENESIS_HASH}');
         NEW.hash := encode(sha256(convert_to(NEW.prev_hash || {_CANONICAL_ROW}, 'UTF8')), 'hex');
-        UPDATE audit_chainhead SET seq = NEW.seq, hash = NEW.hash WHERE id = 1;
         RETURN NEW;
     END;
 """
@@ -97,11 +99,10 @@ class AuditEvent(models.Model):
 
 
 class ChainHead(models.Model):
-    """The last link of the chain: the sequence number and hash the next row builds on."""
+    """How long the chain is: the next row gets `seq + 1`. Its lock serialises writers."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)
-    hash = models.CharField(max_length=64, default=GENESIS_HASH)
 
     def __str__(self) -> str:
-        return f"#{self.seq} {self.hash[:12]}"
+        return f"#{self.seq}"
