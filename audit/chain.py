@@ -8,22 +8,10 @@ from datetime import UTC
 
 from django.db import connection
 
-from audit.models import GENESIS_HASH, AuditEvent, ChainHead
+from audit.models import CANONICAL_FIELDS, GENESIS_HASH, AuditEvent, ChainHead
 
-_FIELDS = (
-    "id",
-    "seq",
-    "subject_kind",
-    "subject_id",
-    "event_type",
-    "phase",
-    "role",
-    "actor",
-    "occurred_at",
-    "workflow_id",
-    "run_id",
-    "idempotency_key",
-)
+# The payload comes last in the canonical row, and is read as PostgreSQL's own jsonb text.
+_FIELDS = CANONICAL_FIELDS[:-1]
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,34 @@ from django.utils import timezone
 
 GENESIS_HASH = "0" * 64
 
-# The row's canonical JSON, in chain order of fields. verify_audit rebuilds the same text in
-# Python (audit/chain.py), so the two must change together.
-_CANONICAL_ROW = """jsonb_build_array(
-        NEW.id, NEW.seq, NEW.subject_kind, NEW.subject_id, NEW.event_type, NEW.phase, NEW.role,
-        NEW.actor,
-        to_char(NEW.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-        NEW.workflow_id, NEW.run_id, NEW.idempotency_key, NEW.payload
-    )::text"""
+# The row's canonical JSON is the array of these fields, in this order. The trigger renders it
+# in SQL; verify_audit renders it again in Python (audit/chain.py) from the same list.
+CANONICAL_FIELDS = (
+    "id",
+    "seq",
+    "subject_kind",
+    "subject_id",
+    "event_type",
+    "phase",
+    "role",
+    "actor",
+    "occurred_at",
+    "workflow_id",
+    "run_id",
+    "idempotency_key",
+    "payload",
+)
+# Filled in by the hash_chain trigger, never by the caller.
+CHAIN_FIELDS = ("seq", "prev_hash", "hash")
+
+
+def _canonical_sql(name: str) -> str:
+    if name == "occurred_at":
+        return "to_char(NEW.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+    return f"NEW.{name}"
+
+
+_CANONICAL_ROW = f"jsonb_build_array({', '.join(map(_canonical_sql, CANONICAL_FIELDS))})::text"
 
 # Computing the chain inside PostgreSQL costs ~1.1x a plain insert. Bumping the head row takes
 # its lock, so concurrent writers queue up and the chain never forks; the previous hash is read

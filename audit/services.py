@@ -8,24 +8,13 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from audit.models import AuditEvent
+from audit.models import CHAIN_FIELDS, AuditEvent
 
-_COLUMNS = (
-    "id",
-    "subject_kind",
-    "subject_id",
-    "event_type",
-    "phase",
-    "role",
-    "actor",
-    "payload",
-    "occurred_at",
-    "workflow_id",
-    "run_id",
-    "idempotency_key",
+_COLUMNS = tuple(
+    field.column for field in AuditEvent._meta.concrete_fields if field.name not in CHAIN_FIELDS
 )
-# seq, prev_hash and hash are filled by the hash_chain trigger; it skips the row (no RETURNING
-# row) when the idempotency key was recorded before, which the ORM's save() cannot express.
+# The hash_chain trigger fills seq, prev_hash and hash; it skips the row (no RETURNING row) when
+# the idempotency key was recorded before, which the ORM's save() cannot express.
 _INSERT = (
     f"INSERT INTO {AuditEvent._meta.db_table} ({', '.join(_COLUMNS)}, seq, prev_hash, hash) "
     f"VALUES ({', '.join(['%s'] * len(_COLUMNS))}, 0, '', '') RETURNING seq, prev_hash, hash"

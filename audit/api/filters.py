@@ -1,14 +1,15 @@
 import django_filters
 
 from audit.models import AuditEvent
+from aura_site.api.filters import IsoDateTimeFilter
 
 
 class AuditEventFilter(django_filters.FilterSet):
     subject = django_filters.CharFilter(
         method="filter_subject", label="Subject as kind:id (e.g. crisis:crisis-alpha-1)"
     )
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
 
     class Meta:
         model = AuditEvent

@@ -117,6 +117,31 @@ def test_bad_filter_value_is_a_400_problem(api: APIClient, events: list) -> None
     assert body["detail"] == "occurred_after: Enter a valid date/time."
 
 
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # +19:01 is a valid ISO offset but out of PostgreSQL's range: compared in UTC instead.
+        (
+            "occurred_after=2026-11-02T08:00:00%2B19:01",
+            ["vote_recorded", "phase_transition", "phase_completed"],
+        ),
+        ("occurred_before=0001-01-01T00:00:00%2B01:00", None),
+    ],
+)
+def test_time_filters_are_compared_in_utc(
+    api: APIClient, events: list, query: str, expected: list[str] | None
+) -> None:
+    response = api.get(f"{URL}?{query}")
+    if expected is None:
+        assert response.status_code == 400
+        assert response.json()["errors"] == {
+            "occurred_before": ["Enter a date/time between the years 1 and 9999."]
+        }
+    else:
+        assert response.status_code == 200
+        assert [row["event_type"] for row in response.json()["results"]] == expected
+
+
 def test_cursor_pagination(api: APIClient, events: list) -> None:
     page = api.get(f"{URL}?limit=3").json()
     assert [row["seq"] for row in page["results"]] == [4, 3, 2]
