@@ -1,7 +1,33 @@
+from logging import Logger
+
 from django.apps import AppConfig
+from django.conf import settings
+
+
+def log_worker_start(logger: Logger, task_queue: str) -> None:
+    """Log the seed's worker lines for the crisis queue."""
+    from crises.activities import ACTIVITIES
+
+    logger.info("Liara worker created with 1 workflows and %d activities", len(ACTIVITIES))
+    logger.info("Task queue: %s", task_queue)
 
 
 class CrisesConfig(AppConfig):
     name = "crises"
     verbose_name = "Crisis responses"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from crises import checks  # noqa: F401  (registers the system checks)
+        from crises.activities import ACTIVITIES
+        from crises.workflows import CrisisResponseWorkflow
+        from workers import registry
+
+        # `runworker` serves the crisis queue beside the Aura queue, whatever --task-queue says.
+        registry.register(
+            "crisis",
+            name=lambda _task_queue: settings.CRISIS_TASK_QUEUE,
+            workflows=[CrisisResponseWorkflow],
+            activities=ACTIVITIES,
+            on_start=log_worker_start,
+        )

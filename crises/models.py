@@ -1,0 +1,151 @@
+"""Crisis records: one `Crisis` per trigger and one `CrisisPhase` per mission phase."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from crises.validation import MAX_FIELD_LENGTH, MAX_TARGET_LENGTH
+
+
+class CrisisStatus(models.TextChoices):
+    INITIATED = "initiated"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    PARTIAL_FAILURE = "partial_failure", "partial failure"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+ACTIVE_STATUSES = (CrisisStatus.INITIATED, CrisisStatus.RUNNING)
+
+
+class PhaseStatus(models.TextChoices):
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class CrisisQuerySet(models.QuerySet):
+    def by_reference(self, reference: str) -> "Crisis":
+        """Return the crisis whose crisis id or workflow id is `reference`.
+
+        Raises:
+            Crisis.DoesNotExist: when neither matches.
+        """
+        return self.get(Q(crisis_id=reference) | Q(workflow_id=reference))
+
+    def active(self) -> "CrisisQuerySet":
+        return self.filter(status__in=ACTIVE_STATUSES)
+
+    def with_progress(self) -> "CrisisQuerySet":
+        """Annotate phase counts: `total_count`, `completed_count`, `failed_count`."""
+        return self.annotate(
+            total_count=Count("phases", distinct=True),
+            completed_count=Count(
+                "phases", filter=Q(phases__status=PhaseStatus.COMPLETED), distinct=True
+            ),
+            failed_count=Count(
+                "phases", filter=Q(phases__status=PhaseStatus.FAILED), distinct=True
+            ),
+        )
+
+
+class Crisis(models.Model):
+    """A crisis response: its target, who started it, its status and its workflow."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    crisis_id = models.CharField(max_length=128, unique=True)
+    workflow_id = models.CharField(max_length=160, unique=True)
+    target = models.CharField(max_length=MAX_TARGET_LENGTH)
+    status = models.CharField(
+        max_length=20, choices=CrisisStatus.choices, default=CrisisStatus.INITIATED, db_index=True
+    )
+    initiated_by = models.CharField(
+        max_length=MAX_TARGET_LENGTH, blank=True, help_text="Who asked for it, as they said it."
+    )
+    initiated_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    request_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
+    error = models.TextField(blank=True)
+    cancel_requested_by = models.CharField(max_length=255, blank=True)
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CrisisQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at", "-created_at"]
+        verbose_name_plural = "crises"
+        constraints = [
+            # A repeated trigger with the same Idempotency-Key (per user) finds this row.
+            models.UniqueConstraint(
+                fields=["initiated_by_user", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                nulls_distinct=False,
+                name="crises_unique_idempotency_key",
+            ),
+        ]
+        indexes = [models.Index(fields=["target", "-started_at"])]
+
+    def __str__(self) -> str:
+        return self.crisis_id
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def duration(self):
+        """Return how long it ran (so far, while active)."""
+        return (self.completed_at or timezone.now()) - self.started_at
+
+
+class CrisisPhase(models.Model):
+    """One mission phase of a crisis, in execution order (`position`)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    crisis = models.ForeignKey(Crisis, on_delete=models.CASCADE, related_name="phases")
+    position = models.PositiveIntegerField(help_text="0-based place in execution order.")
+    phase_id = models.CharField(max_length=MAX_FIELD_LENGTH)
+    agent_id = models.CharField(max_length=MAX_FIELD_LENGTH)
+    action = models.CharField(max_length=MAX_FIELD_LENGTH)
+    target = models.CharField(max_length=MAX_TARGET_LENGTH)
+    priority = models.PositiveIntegerField(default=1)
+    status = models.CharField(
+        max_length=16, choices=PhaseStatus.choices, default=PhaseStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["crisis", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["crisis", "phase_id"], name="crises_unique_phase_id"),
+            models.UniqueConstraint(fields=["crisis", "position"], name="crises_unique_position"),
+        ]
+
+    def __str__(self) -> str:
+        return self.phase_id
+
+    @property
+    def timestamp(self):
+        """Return the seed's per-phase timestamp: when it finished, else when it started."""
+        return self.finished_at or self.started_at

@@ -1,0 +1,242 @@
+"""What the crisis activities write: idempotent updates of the crisis and phase rows.
+
+Every function may run more than once for the same step (an activity retried after a crash):
+rows are updated in place, never appended, and audit events carry deterministic idempotency
+keys, so a retry leaves the same records as a single run.
+"""
+
+from collections.abc import Sequence
+
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import record_event
+from crises.inputs import FinalizeCrisisInput, LogMissionPhaseInput, MissionPhase
+from crises.models import ACTIVE_STATUSES, Crisis, CrisisPhase, CrisisStatus, PhaseStatus
+from crises.workflows import workflow_id_for
+
+SUBJECT = "crisis"
+
+
+def audit(
+    crisis: Crisis, event_type: str, *, key: str, actor: str = "", run_id: str = "", **payload
+):
+    """Record one crisis event once: `key` makes a repeat a no-op."""
+    return record_event(
+        subject_kind=SUBJECT,
+        subject_id=crisis.crisis_id,
+        event_type=event_type,
+        phase=payload.get("phase_id", ""),
+        actor=actor,
+        payload=payload,
+        workflow_id=crisis.workflow_id,
+        run_id=run_id,
+        idempotency_key=f"{crisis.workflow_id}:{key}",
+    )
+
+
+def phase_rows(crisis: Crisis, missions: Sequence[MissionPhase]) -> list[CrisisPhase]:
+    """Return unsaved phase rows in execution order (priority, stable)."""
+    ordered = sorted(missions, key=lambda mission: mission.priority)
+    return [
+        CrisisPhase(
+            crisis=crisis,
+            position=position,
+            phase_id=mission.phase_id,
+            agent_id=mission.agent_id,
+            action=mission.action,
+            target=mission.target,
+            priority=mission.priority,
+        )
+        for position, mission in enumerate(ordered)
+    ]
+
+
+def _skip_remaining(crisis: Crisis, now) -> None:
+    crisis.phases.filter(status__in=(PhaseStatus.PENDING, PhaseStatus.RUNNING)).update(
+        status=PhaseStatus.SKIPPED, finished_at=now, updated_at=now
+    )
+
+
+@transaction.atomic
+def reject(crisis_id: str, errors: dict[str, list[str]], *, actor: str, run_id: str = "") -> None:
+    """Mark a crisis the workflow's validation rejected as failed (when it has a record)."""
+    crisis = Crisis.objects.select_for_update().filter(crisis_id=crisis_id).first()
+    if crisis is None or not crisis.is_active:
+        return
+    now = timezone.now()
+    details = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in errors.items())
+    crisis.status = CrisisStatus.FAILED
+    crisis.error = f"Crisis request validation failed: {details}"
+    crisis.completed_at = now
+    crisis.save(update_fields=["status", "error", "completed_at", "updated_at"])
+    _skip_remaining(crisis, now)
+    audit(crisis, "crisis_rejected", key="rejected", actor=actor, run_id=run_id, errors=errors)
+
+
+@transaction.atomic
+def initialize(
+    crisis_id: str,
+    target: str,
+    missions: Sequence[MissionPhase],
+    *,
+    initiated_by: str | None,
+    actor: str,
+    run_id: str = "",
+) -> Crisis:
+    """Mark the crisis running, creating its record and phases if a starter did not."""
+    crisis, created = Crisis.objects.select_for_update().get_or_create(
+        crisis_id=crisis_id,
+        defaults={
+            "target": target,
+            "workflow_id": workflow_id_for(crisis_id),
+            "initiated_by": initiated_by or "",
+        },
+    )
+    existing = set(crisis.phases.values_list("phase_id", flat=True))
+    missing = [row for row in phase_rows(crisis, missions) if row.phase_id not in existing]
+    if missing:
+        CrisisPhase.objects.bulk_create(missing, ignore_conflicts=True)
+    if created:
+        audit(
+            crisis,
+            "crisis_triggered",
+            key="triggered",
+            actor=actor,
+            run_id=run_id,
+            target=target,
+            initiated_by=initiated_by or "",
+            phases=len(missions),
+        )
+    if crisis.status == CrisisStatus.INITIATED:
+        crisis.status = CrisisStatus.RUNNING
+        crisis.save(update_fields=["status", "updated_at"])
+    return crisis
+
+
+def start_phase(crisis_id: str, phase_id: str, *, attempt: int) -> CrisisPhase:
+    """Mark a phase running and count the attempt (a retried attempt counts once)."""
+    now = timezone.now()
+    with transaction.atomic():
+        phase = (
+            CrisisPhase.objects.select_for_update()
+            .select_related("crisis")
+            .get(crisis__crisis_id=crisis_id, phase_id=phase_id)
+        )
+        phase.status = PhaseStatus.RUNNING
+        phase.attempts = max(phase.attempts, attempt)
+        phase.started_at = phase.started_at or now
+        phase.save(update_fields=["status", "attempts", "started_at", "updated_at"])
+    return phase
+
+
+def note_attempt_failed(crisis_id: str, phase_id: str, *, error: str) -> None:
+    """Keep the latest attempt's error on the phase while the workflow decides on a retry."""
+    CrisisPhase.objects.filter(crisis__crisis_id=crisis_id, phase_id=phase_id).update(
+        error=error, updated_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def log_phase(data: LogMissionPhaseInput, *, actor: str, run_id: str = "") -> CrisisPhase:
+    """Record a phase's outcome; a repeat changes nothing."""
+    phase = (
+        CrisisPhase.objects.select_for_update()
+        .select_related("crisis")
+        .get(crisis__crisis_id=data.crisis_id, phase_id=data.phase_id)
+    )
+    status = PhaseStatus.COMPLETED if data.status == "completed" else PhaseStatus.FAILED
+    phase.status = status
+    if status == PhaseStatus.FAILED:
+        phase.error = data.error or phase.error
+    # A completed phase keeps its earlier attempts' last error: it explains the retries.
+    phase.finished_at = phase.finished_at or timezone.now()
+    phase.save(update_fields=["status", "error", "finished_at", "updated_at"])
+    payload = {"phase_id": phase.phase_id, "agent_id": phase.agent_id, "attempts": phase.attempts}
+    if status == PhaseStatus.FAILED:
+        payload["error"] = phase.error
+    audit(
+        phase.crisis,
+        f"phase_{status}",
+        key=f"{phase.phase_id}:{status}",
+        actor=actor,
+        run_id=run_id,
+        **payload,
+    )
+    return phase
+
+
+def final_status(data: FinalizeCrisisInput) -> CrisisStatus:
+    """Return the crisis status the workflow's counts mean."""
+    if data.cancelled:
+        return CrisisStatus.CANCELLED
+    if data.error or (data.completed == 0 and data.failed > 0):
+        return CrisisStatus.FAILED
+    if data.failed:
+        return CrisisStatus.PARTIAL_FAILURE
+    return CrisisStatus.COMPLETED
+
+
+@transaction.atomic
+def finalize(data: FinalizeCrisisInput, *, actor: str, run_id: str = "") -> Crisis | None:
+    """Record how a crisis ended; remaining phases become skipped."""
+    crisis = Crisis.objects.select_for_update().filter(crisis_id=data.crisis_id).first()
+    if crisis is None:
+        return None
+    now = timezone.now()
+    status = final_status(data)
+    crisis.status = status
+    crisis.error = data.error or ""
+    crisis.completed_at = crisis.completed_at or now
+    crisis.save(update_fields=["status", "error", "completed_at", "updated_at"])
+    _skip_remaining(crisis, now)
+    if status == CrisisStatus.CANCELLED:
+        skipped = list(
+            crisis.phases.filter(status=PhaseStatus.SKIPPED).values_list("phase_id", flat=True)
+        )
+        audit(
+            crisis,
+            "crisis_cancelled",
+            key="cancelled",
+            actor=crisis.cancel_requested_by or actor,
+            run_id=run_id,
+            completed_phases=data.completed,
+            failed_phases=data.failed,
+            skipped_phases=skipped,
+        )
+    else:
+        audit(
+            crisis,
+            "crisis_finalized",
+            key="finalized",
+            actor=actor,
+            run_id=run_id,
+            status=str(status),
+            completed_phases=data.completed,
+            failed_phases=data.failed,
+            total_phases=crisis.phases.count(),
+            error=crisis.error,
+        )
+    return crisis
+
+
+@transaction.atomic
+def fail_unfinished(crisis: Crisis, error: str, *, actor: str) -> Crisis:
+    """Close a crisis whose workflow ended (or never began) without finalizing it."""
+    crisis = Crisis.objects.select_for_update().get(pk=crisis.pk)
+    if crisis.status not in ACTIVE_STATUSES:
+        return crisis
+    now = timezone.now()
+    cancelled = crisis.cancel_requested_at is not None and "cancel" in error
+    crisis.status = CrisisStatus.CANCELLED if cancelled else CrisisStatus.FAILED
+    crisis.error = "" if cancelled else error
+    crisis.completed_at = now
+    crisis.save(update_fields=["status", "error", "completed_at", "updated_at"])
+    _skip_remaining(crisis, now)
+    if cancelled:
+        audit(crisis, "crisis_cancelled", key="cancelled", actor=crisis.cancel_requested_by)
+    else:
+        audit(
+            crisis, "crisis_finalized", key="finalized", actor=actor, status="failed", error=error
+        )
+    return crisis

@@ -1,0 +1,75 @@
+"""Crisis fixtures: a worker serving the crisis workflow on the test's own task queue."""
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from temporalio.client import Client, WorkflowHandle
+
+from aura_site import temporal
+from crises import services
+from crises.activities import ACTIVITIES
+from crises.models import Crisis
+from crises.workflows import CrisisResponseWorkflow
+
+SEED_ACTIONS = ["recon", "secure", "extract", "cleanup"]
+
+
+@pytest.fixture
+def crisis_settings(settings: Any, task_queue: str) -> Any:
+    """Crisis settings pointing at the test's task queue, with the seed's log dispatcher."""
+    settings.CRISIS_TASK_QUEUE = task_queue
+    settings.CRISIS_AGENT_DISPATCHER = "log"
+    settings.CRISIS_AGENT_SCRIPT = {}
+    return settings
+
+
+@pytest.fixture
+def crisis_worker(run_worker: Callable[..., Any], crisis_settings: Any, task_queue: str):
+    """Return a context manager running the crisis workflow and activities for `client`."""
+
+    def start(client: Client):
+        return run_worker(
+            client, task_queue, workflows=[CrisisResponseWorkflow], activities=ACTIVITIES
+        )
+
+    return start
+
+
+@pytest.fixture
+def skipping_client(time_skipping_env: Any) -> Iterator[Client]:
+    """Make the app's shared client the time-skipping server's: retry backoffs take no time."""
+    temporal.set_client(time_skipping_env.client)
+    yield time_skipping_env.client
+    temporal.set_client(None)
+
+
+async def start_crisis(
+    client: Client,
+    target: str,
+    missions: list[dict[str, Any]],
+    *,
+    initiated_by: str = "pytest",
+) -> tuple[Crisis, WorkflowHandle]:
+    """Record a crisis as the service does and start its workflow on `client`."""
+    trigger = await sync_to_async(services.create_crisis)(
+        target=target, missions=missions, initiated_by=initiated_by
+    )
+    crisis = trigger.crisis
+    request = await sync_to_async(services.crisis_request)(crisis)
+    # The handle start_workflow returns lets the time-skipping server skip while we wait.
+    return crisis, await services.start_workflow(crisis, request, client=client)
+
+
+async def reload(crisis: Crisis) -> Crisis:
+    return await Crisis.objects.prefetch_related("phases").aget(pk=crisis.pk)
+
+
+def phase_table(crisis: Crisis) -> list[tuple[str, str, int]]:
+    return [(phase.phase_id, phase.status, phase.attempts) for phase in crisis.phases.all()]
+
+
+def phase_of(crisis: Crisis, phase_id: str):
+    """Return a phase of a crisis loaded by `reload` (no query)."""
+    return next(phase for phase in crisis.phases.all() if phase.phase_id == phase_id)
