@@ -1,0 +1,18 @@
+import django_filters
+
+from crises.models import Crisis, CrisisStatus
+
+
+class CrisisFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=CrisisStatus.choices)
+    target = django_filters.CharFilter(lookup_expr="iexact")
+    target_contains = django_filters.CharFilter(field_name="target", lookup_expr="icontains")
+    initiated_by = django_filters.CharFilter(lookup_expr="iexact")
+    user = django_filters.CharFilter(field_name="initiated_by_user__username")
+    started_after = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_before = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+    date = django_filters.DateFilter(field_name="started_at", lookup_expr="date")
+
+    class Meta:
+        model = Crisis
+        fields = ["status", "target", "initiated_by", "workflow_id"]

@@ -1,0 +1,144 @@
+"""The crisis record in the seed's JSON shape, and the trigger request."""
+
+from datetime import UTC
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from crises import services
+from crises.models import Crisis, CrisisPhase
+from crises.validation import (
+    MAX_FIELD_LENGTH,
+    MAX_PHASES,
+    MAX_PRIORITY,
+    MAX_TARGET_LENGTH,
+    MIN_TARGET_LENGTH,
+)
+
+
+class UTCDateTimeField(serializers.DateTimeField):
+    """A timestamp as the seed writes it: UTC, milliseconds, `Z` (2026-01-16T10:30:00.000Z)."""
+
+    def to_representation(self, value):
+        if value is None:
+            return None
+        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class CrisisPhaseSerializer(serializers.ModelSerializer):
+    started_at = UTCDateTimeField(read_only=True)
+    finished_at = UTCDateTimeField(read_only=True)
+    timestamp = UTCDateTimeField(read_only=True, help_text="When it finished, else started.")
+
+    class Meta:
+        model = CrisisPhase
+        fields = [
+            "phase_id",
+            "status",
+            "timestamp",
+            "agent_id",
+            "action",
+            "target",
+            "priority",
+            "attempts",
+            "error",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class SummarySerializer(serializers.Serializer):
+    completed_phases = serializers.IntegerField()
+    failed_phases = serializers.IntegerField()
+    total_phases = serializers.IntegerField()
+
+
+class CrisisSerializer(serializers.ModelSerializer):
+    """A crisis record: the seed's keys first, then ours."""
+
+    started_at = UTCDateTimeField(read_only=True)
+    completed_at = UTCDateTimeField(read_only=True)
+    phases = CrisisPhaseSerializer(many=True, read_only=True)
+    summary = serializers.SerializerMethodField()
+    temporal_ui_url = serializers.SerializerMethodField()
+    initiated_by_user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    cancel_requested_at = UTCDateTimeField(read_only=True)
+    created_at = UTCDateTimeField(read_only=True)
+    updated_at = UTCDateTimeField(read_only=True)
+
+    class Meta:
+        model = Crisis
+        fields = [
+            "crisis_id",
+            "target",
+            "status",
+            "started_at",
+            "completed_at",
+            "phases",
+            "summary",
+            "workflow_id",
+            "temporal_ui_url",
+            "initiated_by",
+            "initiated_by_user",
+            "error",
+            "cancel_requested_by",
+            "cancel_requested_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @staticmethod
+    @extend_schema_field(SummarySerializer)
+    def get_summary(crisis: Crisis) -> dict[str, int]:
+        # From the prefetched phases: no query per row in a list.
+        statuses = [phase.status for phase in crisis.phases.all()]
+        return {
+            "completed_phases": statuses.count("completed"),
+            "failed_phases": statuses.count("failed"),
+            "total_phases": len(statuses),
+        }
+
+    @staticmethod
+    def get_temporal_ui_url(crisis: Crisis) -> str:
+        return services.temporal_ui_url(crisis)
+
+
+class MissionSerializer(serializers.Serializer):
+    phase_id = serializers.CharField(max_length=MAX_FIELD_LENGTH)
+    agent_id = serializers.CharField(max_length=MAX_FIELD_LENGTH)
+    action = serializers.CharField(max_length=MAX_FIELD_LENGTH)
+    target = serializers.CharField(max_length=MAX_TARGET_LENGTH)
+    priority = serializers.IntegerField(min_value=1, max_value=MAX_PRIORITY, default=1)
+
+
+class CrisisTriggerSerializer(serializers.Serializer):
+    """What POST /crises/ takes: a target and its missions (the rules: crises/validation.py)."""
+
+    target = serializers.CharField(min_length=MIN_TARGET_LENGTH, max_length=MAX_TARGET_LENGTH)
+    missions = MissionSerializer(many=True, help_text=f"1 to {MAX_PHASES} mission phases.")
+    initiated_by = serializers.CharField(
+        max_length=MAX_TARGET_LENGTH,
+        required=False,
+        allow_blank=True,
+        help_text="Free text; defaults to the requesting user's name.",
+    )
+
+    def validate_missions(self, missions: list[dict]) -> list[dict]:
+        # Checked here rather than by the list field, so the error names `missions` itself.
+        if not missions:
+            raise serializers.ValidationError("At least one mission is required.")
+        if len(missions) > MAX_PHASES:
+            raise serializers.ValidationError(
+                f"Ensure this list has no more than {MAX_PHASES} missions."
+            )
+        seen: set[str] = set()
+        errors: dict[int, dict[str, list[str]]] = {}
+        for index, mission in enumerate(missions):
+            if mission["phase_id"] in seen:
+                errors[index] = {"phase_id": [f"Duplicate phase id {mission['phase_id']!r}."]}
+            seen.add(mission["phase_id"])
+        if errors:
+            raise serializers.ValidationError(errors)
+        return missions
