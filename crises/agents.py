@@ -7,8 +7,9 @@ Chosen by the `CRISIS_AGENT_DISPATCHER` setting, read at call time:
   once, 5xx / timeouts / connection errors are retried by the workflow's retry policy.
 - `scripted`: follows `CRISIS_AGENT_SCRIPT` (a dict, or JSON text) keyed by phase id or action,
   e.g. `{"phase-2": {"fail": 2}, "extract": {"fail": 99, "error": "no exfil route"},
-  "phase-1": {"delay": 3}}`: fail the first N attempts, and/or take `delay` seconds
-  (heartbeating, so a cancel stops it). Exists so retries and failures run for real in tests.
+  "phase-1": {"delay": 3}}`: fail the first N attempts (`"non_retryable": true` skips the
+  retries), and/or take `delay` seconds (heartbeating, so a cancel stops it). Exists so
+  retries and failures run for real in tests.
 """
 
 import contextvars
@@ -162,7 +163,9 @@ class ScriptedDispatcher:
                 f"agent {mission.agent_id} failed phase {mission.phase_id} "
                 f"(attempt {deployment.attempt})"
             )
-            raise ApplicationError(message, type="AgentFailed")
+            raise ApplicationError(
+                message, type="AgentFailed", non_retryable=bool(step.get("non_retryable"))
+            )
         LogDispatcher().dispatch(deployment, heartbeat)
 
 

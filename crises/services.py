@@ -444,6 +444,14 @@ def summary(crisis: Crisis) -> dict[str, int]:
     }
 
 
+def _cancel_note(crisis: Crisis) -> str | None:
+    if crisis.status != "cancelled":
+        return None
+    return (
+        f"cancelled by {crisis.cancel_requested_by}" if crisis.cancel_requested_by else "cancelled"
+    )
+
+
 def as_result(crisis: Crisis) -> dict[str, Any]:
     """Return a finished crisis as the seed's result dict (`CrisisResult`'s five keys)."""
     phases = crisis.phases.all()
@@ -453,8 +461,5 @@ def as_result(crisis: Crisis) -> dict[str, Any]:
         "crisis_id": crisis.crisis_id,
         "completed_phases": sum(phase.status == "completed" for phase in phases),
         "failed_phases": failed or None,
-        "error": crisis.error
-        or (
-            f"cancelled by {crisis.cancel_requested_by}" if crisis.status == "cancelled" else None
-        ),
+        "error": crisis.error or _cancel_note(crisis),
     }
