@@ -32,3 +32,7 @@ class IdempotencyKeyReused(CrisisError):
 
 class WorkflowStartFailed(CrisisError):
     """Raised when the crisis was recorded but its workflow could not be started."""
+
+    def __init__(self, message: str, *, crisis_id: str) -> None:
+        self.crisis_id = crisis_id
+        super().__init__(message)

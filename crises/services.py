@@ -278,7 +278,9 @@ async def start_workflow(
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
     except (TemporalUnavailable, RPCError, RuntimeError) as exc:
-        raise WorkflowStartFailed(f"Could not start crisis {crisis.crisis_id}: {exc}") from exc
+        raise WorkflowStartFailed(
+            f"Could not start crisis {crisis.crisis_id}: {exc}", crisis_id=crisis.crisis_id
+        ) from exc
 
 
 def _start_or_fail(crisis: Crisis) -> None:

@@ -1,17 +1,22 @@
 """Crisis fixtures: a worker serving the crisis workflow on the test's own task queue."""
 
+import asyncio
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
 from temporalio.client import Client, WorkflowHandle
+from temporalio.worker import Worker
 
 from aura_site import temporal
 from crises import services
 from crises.activities import ACTIVITIES
 from crises.models import Crisis
 from crises.workflows import CrisisResponseWorkflow
+from workers.interceptors import DatabaseConnectionInterceptor
 
 SEED_ACTIONS = ["recon", "secure", "extract", "cleanup"]
 
@@ -73,3 +78,36 @@ def phase_table(crisis: Crisis) -> list[tuple[str, str, int]]:
 def phase_of(crisis: Crisis, phase_id: str):
     """Return a phase of a crisis loaded by `reload` (no query)."""
     return next(phase for phase in crisis.phases.all() if phase.phase_id == phase_id)
+
+
+@pytest.fixture
+def background_crisis_worker(temporal_settings: Client, crisis_settings: Any, task_queue: str):
+    """Run a crisis worker on its own thread and loop, for sync tests (browser, live server)."""
+    address = temporal_settings.service_client.config.target_host
+    namespace = temporal_settings.namespace
+    ready = threading.Event()
+    state: dict[str, Any] = {}
+
+    async def serve() -> None:
+        client = await Client.connect(address, namespace=namespace)
+        with ThreadPoolExecutor(max_workers=10) as executor:
+            worker = Worker(
+                client,
+                task_queue=task_queue,
+                workflows=[CrisisResponseWorkflow],
+                activities=ACTIVITIES,
+                activity_executor=executor,
+                interceptors=[DatabaseConnectionInterceptor()],
+            )
+            stop = asyncio.Event()
+            state["loop"], state["stop"] = asyncio.get_running_loop(), stop
+            async with worker:
+                ready.set()
+                await stop.wait()
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
+    thread.start()
+    assert ready.wait(30), "the crisis worker did not start"
+    yield
+    state["loop"].call_soon_threadsafe(state["stop"].set)
+    thread.join(30)

@@ -1,0 +1,170 @@
+"""Crisis admin: a list with progress, a trigger page, and a live, read-only detail page."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
+
+from audit.models import AuditEvent
+from audit.services import user_actor
+from aura_site.temporal import TemporalUnavailable
+from crises import services
+from crises.api.serializers import CrisisSerializer
+from crises.exceptions import CrisisNotActive, InvalidCrisisRequest, WorkflowStartFailed
+from crises.forms import MissionFormSet, TriggerForm, missions_from
+from crises.models import Crisis
+
+
+def _duration(delta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 60:
+        return f"{delta.total_seconds():.1f}s"
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {seconds:02d}s"
+
+
+@admin.register(Crisis)
+class CrisisAdmin(admin.ModelAdmin):
+    """Triggering goes through crises.services; records are never edited or deleted here."""
+
+    list_display = ["crisis_id", "target", "status_badge", "progress", "started_at", "duration"]
+    list_filter = ["status", "started_at"]
+    search_fields = ["crisis_id", "workflow_id", "target", "initiated_by"]
+    date_hierarchy = "started_at"
+    ordering = ["-started_at"]
+    list_per_page = 50
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).with_progress()
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, crisis: Crisis) -> str:
+        return format_html(
+            '<span class="crisis-status crisis-status-{}">{}</span>',
+            crisis.status,
+            crisis.get_status_display(),
+        )
+
+    @admin.display(description="progress")
+    def progress(self, crisis: Crisis) -> str:
+        done = crisis.completed_count + crisis.failed_count
+        return f"{done}/{crisis.total_count}"
+
+    @admin.display(description="duration")
+    def duration(self, crisis: Crisis) -> str:
+        return _duration(crisis.duration)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Crisis | None = None) -> bool:
+        return False
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/cancel/",
+                self.admin_site.admin_view(require_POST(self.cancel_view)),
+                name="%s_%s_cancel" % info,
+            ),
+            path(
+                "<path:object_id>/progress.json",
+                self.admin_site.admin_view(self.progress_view),
+                name="%s_%s_progress" % info,
+            ),
+            *super().get_urls(),
+        ]
+
+    def _crisis(self, request: HttpRequest, object_id: str) -> Crisis:
+        crisis = get_object_or_404(Crisis.objects.prefetch_related("phases"), pk=object_id)
+        if not self.has_view_or_change_permission(request, crisis):
+            raise PermissionDenied
+        return crisis
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None):
+        """Trigger a crisis: a target and its missions, started through crises.services."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = TriggerForm(request.POST or None)
+        missions = MissionFormSet(request.POST or None, prefix="missions")
+        if request.method == "POST" and form.is_valid() and missions.is_valid():
+            target = form.cleaned_data["target"]
+            try:
+                outcome = services.trigger_crisis(
+                    target=target,
+                    missions=missions_from(missions, target),
+                    initiated_by=form.cleaned_data["initiated_by"] or request.user.get_username(),
+                    user=request.user,
+                    actor=user_actor(request.user),
+                )
+            except InvalidCrisisRequest as exc:
+                for field, messages_ in exc.errors.items():
+                    form.add_error(None, f"{field}: {' '.join(messages_)}")
+            except WorkflowStartFailed as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                return HttpResponseRedirect(self._detail_url(services.get_crisis(exc.crisis_id)))
+            else:
+                crisis = outcome.crisis
+                self.log_addition(request, crisis, [{"added": {}}])
+                self.message_user(request, f"Crisis {crisis.crisis_id} triggered.")
+                return HttpResponseRedirect(self._detail_url(crisis))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Trigger a crisis response",
+            "form": form,
+            "missions": missions,
+            "has_view_permission": self.has_view_permission(request),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/crises/crisis/trigger.html", context)
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url="", extra_context=None):
+        """The crisis, read-only, refreshed live while it runs."""
+        crisis = self._crisis(request, object_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": crisis.crisis_id,
+            "crisis": crisis,
+            "original": crisis,
+            "phases": crisis.phases.all(),
+            "summary": services.summary(crisis),
+            "events": AuditEvent.objects.for_subject("crisis", crisis.crisis_id),
+            "temporal_ui_url": services.temporal_ui_url(crisis),
+            "duration": _duration(crisis.duration),
+            "can_cancel": crisis.is_active and self.has_change_permission(request, crisis),
+            "cancel_url": reverse("admin:crises_crisis_cancel", args=[crisis.pk]),
+            "progress_url": reverse("admin:crises_crisis_progress", args=[crisis.pk]),
+            "has_view_permission": True,
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/crises/crisis/detail.html", context)
+
+    def progress_view(self, request: HttpRequest, object_id: str) -> JsonResponse:
+        """The crisis record as JSON, for the detail page's live refresh."""
+        crisis = self._crisis(request, object_id)
+        data = dict(CrisisSerializer(crisis).data)
+        data["active"] = crisis.is_active
+        data["duration"] = _duration(crisis.duration)
+        return JsonResponse(data)
+
+    def cancel_view(self, request: HttpRequest, object_id: str) -> HttpResponseRedirect:
+        crisis = self._crisis(request, object_id)
+        if not self.has_change_permission(request, crisis):
+            raise PermissionDenied
+        try:
+            services.cancel_crisis(crisis, actor=user_actor(request.user))
+        except CrisisNotActive as exc:
+            self.message_user(request, str(exc), messages.WARNING)
+        except TemporalUnavailable as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(request, f"Cancel requested for crisis {crisis.crisis_id}.")
+        return HttpResponseRedirect(self._detail_url(crisis))
+
+    def _detail_url(self, crisis: Crisis) -> str:
+        return reverse("admin:crises_crisis_change", args=[crisis.pk])
