@@ -7,6 +7,7 @@ activities (`save_*` below), idempotently, keyed by what the workflow numbered.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import asdict
 from typing import Any
@@ -300,7 +301,7 @@ async def _update(epoch_id: str, update: str, request: Any) -> EpochSnapshot:
     client = await get_client()
     handle = client.get_workflow_handle(epoch_id)
     try:
-        return await handle.execute_update(update, request, result_type=EpochSnapshot)
+        return await execute_update(handle, update, request)
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         if isinstance(cause, ApplicationError) and cause.type == REFUSED:
@@ -311,6 +312,22 @@ async def _update(epoch_id: str, update: str, request: Any) -> EpochSnapshot:
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise EpochNotRunning(f"Epoch {epoch_id!r} is not running.") from None
         raise
+
+
+async def execute_update(handle: Any, update: Any, request: Any, *, attempts: int = 5) -> Any:
+    """Run an update, retrying while the epoch is between runs (continue-as-new).
+
+    An update that reaches a run just as it continues as new is answered "workflow not
+    ready"; the next run takes it.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return await handle.execute_update(update, request, result_type=EpochSnapshot)
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.FAILED_PRECONDITION or attempt == attempts:
+                raise
+            await asyncio.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")
 
 
 def _audit_request(
