@@ -277,7 +277,7 @@ def run() -> None:
     args = parser.parse_args()
     database = settings.DATABASES["default"]
     database["TEST"]["NAME"] = "test_aura_bench"
-    database["CONN_MAX_AGE"] = 0
+    database["CONN_MAX_AGE"] = 60  # as in production: connections are reused
     server = None
     if not os.environ.get("DATABASE_URL"):
         server = devstack.start_embedded_postgres(settings.STATE_DIR)
