@@ -186,6 +186,7 @@ class LiaraTemporalAgency:
             missions=filled,
             initiated_by=initiated_by or "",
             actor=f"agency:{initiated_by}" if initiated_by else "agency",
+            id_taken=services.temporal_knows(client),
         )
         crisis = trigger.crisis
         logger.info(

@@ -9,7 +9,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -161,14 +161,41 @@ def _existing_for_key(user: Any, key: str, fingerprint: str) -> Crisis | None:
     return crisis
 
 
-def _insert(base_id: str, fields: dict[str, Any]) -> Crisis:
+def temporal_knows(client: Client | None = None) -> Callable[[str], bool]:
+    """Return a check whether Temporal already has a workflow with a given id.
+
+    Ids are allocated against the records, but Temporal keeps (closed) workflows the records
+    may no longer have, e.g. after a database restore; an id it knows is not free.
+    """
+
+    async def describe(workflow_id: str) -> bool:
+        try:
+            await (client or await get_client()).get_workflow_handle(workflow_id).describe()
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return False
+            raise
+        return True
+
+    def knows(workflow_id: str) -> bool:
+        try:
+            return async_to_sync(describe)(workflow_id)
+        except (TemporalUnavailable, RPCError, RuntimeError):
+            return False  # the start will fail and say so
+
+    return knows
+
+
+def _insert(
+    base_id: str, fields: dict[str, Any], id_taken: Callable[[str], bool] | None
+) -> Crisis:
     """Insert the crisis under the first free id: `base_id`, then `base_id-2`, `-3`, …"""
     taken = set(
         Crisis.objects.filter(crisis_id__startswith=base_id).values_list("crisis_id", flat=True)
     )
     for n in range(1, 10_000):
         crisis_id = base_id if n == 1 else f"{base_id}-{n}"
-        if crisis_id in taken:
+        if crisis_id in taken or (id_taken is not None and id_taken(workflow_id_for(crisis_id))):
             continue
         try:
             with transaction.atomic():  # a savepoint: a racing trigger may take the id first
@@ -196,12 +223,15 @@ def create_crisis(
     user: Any = None,
     actor: str = "",
     idempotency_key: str | None = None,
-    on_commit: Any = None,
+    on_commit: Callable[[Crisis], None] | None = None,
+    id_taken: Callable[[str], bool] | None = None,
 ) -> Trigger:
     """Validate and record a crisis with its phases (status `initiated`); start nothing.
 
     Args:
         on_commit: called with the new crisis once the transaction commits.
+        id_taken: tells whether a workflow id is taken outside the records
+            (`temporal_knows()`); by default only the records count.
 
     Raises:
         InvalidCrisisRequest: when the request breaks the rules (nothing is stored).
@@ -232,6 +262,7 @@ def create_crisis(
                     "idempotency_key": idempotency_key or None,
                     "request_fingerprint": fingerprint,
                 },
+                id_taken,
             )
             request_missions = [MissionPhase(**mission) for mission in missions]
             CrisisPhase.objects.bulk_create(records.phase_rows(crisis, request_missions))
@@ -318,6 +349,7 @@ def trigger_crisis(
         actor=actor,
         idempotency_key=idempotency_key,
         on_commit=_start_or_fail,
+        id_taken=temporal_knows(),
     )
 
 

@@ -59,7 +59,10 @@ async def start_crisis(
 ) -> tuple[Crisis, WorkflowHandle]:
     """Record a crisis as the service does and start its workflow on `client`."""
     trigger = await sync_to_async(services.create_crisis)(
-        target=target, missions=missions, initiated_by=initiated_by
+        target=target,
+        missions=missions,
+        initiated_by=initiated_by,
+        id_taken=services.temporal_knows(client),
     )
     crisis = trigger.crisis
     request = await sync_to_async(services.crisis_request)(crisis)
