@@ -1,0 +1,350 @@
+"""Crisis throughput end to end: REST API + runworker vs the same workflow on raw temporalio.
+
+Usage: .venv/bin/python bench/crisis_e2e.py [--crises 200] [--clients 20] [--phases 4]
+
+Both paths run, in the same run, against one `temporal server start-dev` this script starts
+with the Aura flags (aura_site.devstack.temporal_dev_server_args). The Django path is
+gunicorn (REST: POST /api/v1/crises/, then GET .../wait/) + `manage.py runworker`, writing
+records and audit events to PostgreSQL (DATABASE_URL, else the embedded server; a scratch
+database is created and dropped). The baseline is the very same `CrisisResponseWorkflow`
+with five activities that only log (no Django, no database), clients starting workflows
+directly. Prints crises/s for both, their ratio, and trigger latency p50/p95.
+Not part of the test suite.
+"""
+
+import argparse
+import asyncio
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from aura_site import devstack  # noqa: E402  (Django-free)
+from crises.inputs import (  # noqa: E402
+    CrisisRequest,
+    FinalizeCrisisInput,
+    InitializeCrisisInput,
+    LogMissionPhaseInput,
+    MissionPhase,
+    PerformAgentMissionInput,
+)
+from crises.workflows import CrisisResponseWorkflow  # noqa: E402
+
+log = logging.getLogger("bench")
+BENCH_DB = "aura_bench_crises"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else 0
+
+
+# --- raw temporalio baseline: same workflow, activities that only log ---------------------
+
+
+@activity.defn(name="validate_crisis_request")
+async def raw_validate(request: CrisisRequest) -> bool:
+    return len(request.target_member) >= 3 and bool(request.missions)
+
+
+@activity.defn(name="initialize_crisis_response")
+async def raw_initialize(data: InitializeCrisisInput) -> bool:
+    log.debug("Initializing crisis response: %s", data.crisis_id)
+    return True
+
+
+@activity.defn(name="perform_agent_mission")
+async def raw_perform(data: PerformAgentMissionInput) -> bool:
+    m = data.mission
+    log.debug("AGENT DEPLOYMENT - Phase: %s | Agent: %s", m.phase_id, m.agent_id)
+    return True
+
+
+@activity.defn(name="log_mission_phase")
+async def raw_log(data: LogMissionPhaseInput) -> bool:
+    return True
+
+
+@activity.defn(name="finalize_crisis_response")
+async def raw_finalize(data: FinalizeCrisisInput) -> bool:
+    return True
+
+
+def missions(target: str, phases: int) -> list[dict]:
+    actions = ["recon", "secure", "extract", "cleanup"]
+    return [
+        {
+            "phase_id": f"phase-{i}",
+            "agent_id": f"agent-{actions[(i - 1) % 4]}-{i:03d}",
+            "action": actions[(i - 1) % 4],
+            "target": target,
+            "priority": i,
+        }
+        for i in range(1, phases + 1)
+    ]
+
+
+async def run_clients(total: int, clients: int, one) -> tuple[float, list[float]]:
+    """Run `one(i)` for i in range(total) on `clients` concurrent loops; return elapsed, lats."""
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(total):
+        queue.put_nowait(i)
+    latencies: list[float] = []
+
+    async def client_loop() -> None:
+        while not queue.empty():
+            latencies.append(await one(queue.get_nowait()))
+
+    start = time.perf_counter()
+    await asyncio.gather(*(client_loop() for _ in range(clients)))
+    return time.perf_counter() - start, latencies
+
+
+async def bench_raw(address: str, total: int, clients: int, phases: int) -> tuple[float, list]:
+    client = await Client.connect(address)
+    queue = f"bench-raw-{uuid.uuid4()}"
+    async with Worker(
+        client,
+        task_queue=queue,
+        workflows=[CrisisResponseWorkflow],
+        activities=[raw_validate, raw_initialize, raw_perform, raw_log, raw_finalize],
+        max_concurrent_activities=50,
+    ):
+
+        async def one(i: int) -> float:
+            crisis_id = f"crisis-raw-{uuid.uuid4().hex[:12]}"
+            request = CrisisRequest(
+                target_member="target-alpha",
+                missions=[MissionPhase(**m) for m in missions("target-alpha", phases)],
+                crisis_id=crisis_id,
+            )
+            t0 = time.perf_counter()
+            handle = await client.start_workflow(
+                CrisisResponseWorkflow.run,
+                request,
+                id=f"crisis-workflow-{crisis_id}",
+                task_queue=queue,
+            )
+            latency = time.perf_counter() - t0
+            result = await handle.result()
+            assert result.success, result
+            return latency
+
+        await run_clients(clients, clients, one)  # warm-up
+        return await run_clients(total, clients, one)
+
+
+# --- Django path: gunicorn + runworker + PostgreSQL ------------------------------------------
+
+
+def database_urls() -> tuple[str, str, object]:
+    """Return (admin URL, bench URL, embedded server handle or None)."""
+    import psycopg
+
+    url = os.environ.get("DATABASE_URL")
+    server = None
+    if not url:
+        server = devstack.start_embedded_postgres(ROOT / ".aura")
+        url = server.get_uri()
+    base, _, query = url.partition("?")
+    admin_db = base.rsplit("/", 1)
+    bench_url = f"{admin_db[0]}/{BENCH_DB}" + (f"?{query}" if query else "")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+        conn.execute(f"CREATE DATABASE {BENCH_DB}")
+    return url, bench_url, server
+
+
+def drop_database(admin_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+
+
+def manage(env: dict, *args: str, capture: bool = True) -> str:
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=capture,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+async def wait_for_pollers(address: str, queue: str, tmp: Path, timeout: float = 30) -> None:
+    """Wait until a worker polls `queue` (the worker logs at WARNING: no startup line)."""
+    from temporalio.api.enums.v1 import TaskQueueType
+    from temporalio.api.taskqueue.v1 import TaskQueue
+    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+
+    client = await Client.connect(address)
+    deadline = time.monotonic() + timeout
+    while True:
+        described = await client.workflow_service.describe_task_queue(
+            DescribeTaskQueueRequest(
+                namespace="default",
+                task_queue=TaskQueue(name=queue),
+                task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+            )
+        )
+        if described.pollers:
+            return
+        assert time.monotonic() < deadline, (tmp / "worker.log").read_text()
+        await asyncio.sleep(0.2)
+
+
+async def bench_django(env: dict, total: int, clients: int, phases: int, tmp: Path):
+    http_port = free_port()
+    procs = []
+    with open(tmp / "gunicorn.log", "wb") as glog, open(tmp / "worker.log", "wb") as wlog:
+        procs.append(
+            subprocess.Popen(
+                [
+                    devstack.venv_binary("gunicorn"),
+                    "aura_site.wsgi",
+                    "-w",
+                    "2",
+                    "--threads",
+                    "16",
+                    "-b",
+                    f"127.0.0.1:{http_port}",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=glog,
+                stderr=subprocess.STDOUT,
+            )
+        )
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "manage.py", "runworker", "--only", env["CRISIS_TASK_QUEUE"]]
+                + ["--audit-trail", "memory"],
+                cwd=ROOT,
+                env=env,
+                stdout=wlog,
+                stderr=subprocess.STDOUT,
+            )
+        )
+    try:
+        assert devstack.wait_for_port(http_port, 30), "gunicorn did not start"
+        await wait_for_pollers(env["TEMPORAL_ADDRESS"], env["CRISIS_TASK_QUEUE"], tmp)
+        token = env["BENCH_TOKEN"]
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{http_port}/api/v1/",
+            headers={"Authorization": f"Token {token}"},
+            timeout=120,
+            limits=httpx.Limits(max_connections=clients * 2),
+        ) as http:
+
+            async def one(i: int) -> float:
+                body = {"target": "target-alpha", "missions": missions("target-alpha", phases)}
+                t0 = time.perf_counter()
+                created = await http.post("crises/", json=body)
+                latency = time.perf_counter() - t0
+                assert created.status_code == 201, created.text
+                url = f"crises/{created.json()['crisis_id']}/wait/?timeout=60"
+                while (done := await http.get(url)).status_code == 202:
+                    pass
+                assert done.json()["status"] == "completed", done.text
+                return latency
+
+            await run_clients(clients, clients, one)  # warm-up
+            return await run_clients(total, clients, one)
+    finally:
+        for proc in procs:
+            devstack.stop_process(proc, 10)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--crises", type=int, default=200)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--phases", type=int, default=4)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+
+    with tempfile.TemporaryDirectory(prefix="crisis-bench-") as tmpdir:
+        tmp = Path(tmpdir)
+        port = free_port()
+        server = subprocess.Popen(
+            [
+                devstack.venv_binary("temporal"),
+                *devstack.temporal_dev_server_args(port=port, ui_port=None, db_filename=None),
+            ],
+            stdout=open(tmp / "temporal.log", "wb"),  # noqa: SIM115
+            stderr=subprocess.STDOUT,
+        )
+        admin_url = None
+        pg = None
+        try:
+            assert devstack.wait_for_port(port, 30), "temporal dev server did not start"
+            address = f"127.0.0.1:{port}"
+            admin_url, bench_url, pg = database_urls()
+            env = {
+                **os.environ,
+                "DATABASE_URL": bench_url,
+                "TEMPORAL_ADDRESS": address,
+                "CRISIS_TASK_QUEUE": f"bench-django-{uuid.uuid4()}",
+                "AURA_LOG_LEVEL": "WARNING",
+                "DJANGO_DEBUG": "false",
+                "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            }
+            manage(env, "migrate", "--noinput")
+            env["BENCH_TOKEN"] = manage(
+                env,
+                "shell",
+                "-c",
+                "from django.contrib.auth.models import User;"
+                "from rest_framework.authtoken.models import Token;"
+                "u=User.objects.create_superuser('bench','b@x.invalid','pw');"
+                "print(Token.objects.create(user=u).key)",
+            ).strip().splitlines()[-1]
+
+            raw_elapsed, raw_lat = await bench_raw(address, args.crises, args.clients, args.phases)
+            dj_elapsed, dj_lat = await bench_django(
+                env, args.crises, args.clients, args.phases, tmp
+            )
+        finally:
+            devstack.stop_process(server, 10)
+            if admin_url:
+                drop_database(admin_url)
+            if pg is not None:
+                pg.cleanup()
+
+    raw_rate, dj_rate = args.crises / raw_elapsed, args.crises / dj_elapsed
+    print(f"crises: {args.crises} x {args.phases} phases, {args.clients} concurrent clients")
+    print(f"raw temporalio (no Django, no DB):   {raw_rate:7.2f} crises/s")
+    print(f"REST API + runworker + PostgreSQL:   {dj_rate:7.2f} crises/s")
+    print(f"ratio (Django / raw):                {dj_rate / raw_rate:7.2f}  (target >= 0.9)")
+    for name, lat in (("raw start_workflow", raw_lat), ("REST POST /crises/", dj_lat)):
+        print(
+            f"trigger latency, {name:<20} p50 {percentile(lat, 50) * 1000:6.1f} ms   "
+            f"p95 {percentile(lat, 95) * 1000:6.1f} ms"
+        )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
