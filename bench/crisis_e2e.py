@@ -313,15 +313,19 @@ async def main() -> None:
                 "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             }
             manage(env, "migrate", "--noinput")
-            env["BENCH_TOKEN"] = manage(
-                env,
-                "shell",
-                "-c",
-                "from django.contrib.auth.models import User;"
-                "from rest_framework.authtoken.models import Token;"
-                "u=User.objects.create_superuser('bench','b@x.invalid','pw');"
-                "print(Token.objects.create(user=u).key)",
-            ).strip().splitlines()[-1]
+            env["BENCH_TOKEN"] = (
+                manage(
+                    env,
+                    "shell",
+                    "-c",
+                    "from django.contrib.auth.models import User;"
+                    "from rest_framework.authtoken.models import Token;"
+                    "u=User.objects.create_superuser('bench','b@x.invalid','pw');"
+                    "print(Token.objects.create(user=u).key)",
+                )
+                .strip()
+                .splitlines()[-1]
+            )
 
             raw_elapsed, raw_lat = await bench_raw(address, args.crises, args.clients, args.phases)
             dj_elapsed, dj_lat = await bench_django(
