@@ -7,9 +7,14 @@ class EpochsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.core.checks import register
+
         from epochs.activities import ACTIVITIES
+        from epochs.checks import check_epoch_settings
         from epochs.workflows import EpochWorkflow, ReviewPhaseWorkflow, SliceWorkflow
         from workers import registry
+
+        register(check_epoch_settings)
 
         # Same queue as the audit activities the workflows call, as in aurad.
         registry.register(

@@ -9,8 +9,6 @@ class EpochFilter(django_filters.FilterSet):
     phase = django_filters.CharFilter(
         method="filter_phase", label="Current phase in any spelling (p4, 4, review)"
     )
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Epoch

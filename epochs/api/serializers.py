@@ -96,7 +96,14 @@ class SessionSerializer(serializers.Serializer):
 # --- responses ------------------------------------------------------------------------------
 
 
+def phase_field() -> serializers.CharField:
+    # A plain string in the schema: one phase enum under several field names would make
+    # drf-spectacular warn (W001), and the values are documented on `to_phase`.
+    return serializers.CharField(read_only=True, help_text="p1 … p12 or complete")
+
+
 class EpochSerializer(serializers.ModelSerializer):
+    current_phase = phase_field()
     started_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     phase_name = serializers.SerializerMethodField()
 
@@ -125,6 +132,9 @@ class EpochSerializer(serializers.ModelSerializer):
 
 
 class TransitionSerializer(serializers.ModelSerializer):
+    from_phase = phase_field()
+    to_phase = phase_field()
+
     class Meta:
         model = EpochTransition
         fields = [
@@ -140,6 +150,8 @@ class TransitionSerializer(serializers.ModelSerializer):
 
 
 class VoteRowSerializer(serializers.ModelSerializer):
+    phase = phase_field()
+
     class Meta:
         model = EpochVote
         fields = ["sequence", "phase", "cycle", "axis", "vote", "reviewer_id", "recorded_at"]
@@ -147,6 +159,8 @@ class VoteRowSerializer(serializers.ModelSerializer):
 
 
 class BlockerRowSerializer(serializers.ModelSerializer):
+    phase = phase_field()
+
     class Meta:
         model = EpochBlocker
         fields = [

@@ -78,3 +78,18 @@ async def test_search_path_replaces_path(commands_allowed, tmp_path) -> None:
     )
     assert result.success is False
     assert "Command exited with code 127" in result.error
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "code"),
+    [
+        ("AURA_ALLOW_SLICE_COMMANDS", "maybe", "aura.E101"),
+        ("AURA_EPOCH_CONTINUE_AS_NEW_AFTER", "many", "aura.E102"),
+        ("AURA_SLICE_OUTPUT_LIMIT", "-1", "aura.E103"),
+    ],
+)
+def test_misconfiguration_is_a_system_check_error(monkeypatch, name, value, code) -> None:
+    from epochs.checks import check_epoch_settings
+
+    monkeypatch.setenv(name, value)
+    assert [error.id for error in check_epoch_settings(None)] == [code]
