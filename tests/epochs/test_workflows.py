@@ -514,3 +514,48 @@ async def test_review_child_collects_votes_on_its_own(temporal_env, run_worker, 
         result = await handle.result()
     assert (result.phase_id, result.cycle, result.success) == ("p10", 3, False)
     assert result.vote_result[ReviewAxis.Correctness] == VoteType.Revise
+
+
+async def test_command_slices_run_on_the_worker(
+    temporal_env, epoch_worker, start_epoch, task_queue, settings
+) -> None:
+    settings.AURA_ALLOW_SLICE_COMMANDS = True
+    client = temporal_env.client
+    async with epoch_worker(client, task_queue):
+        handle = await start_epoch(client)
+        await _drive_to(handle, P.P8_ImplPlan)
+        for slice_id, command in [("build", "echo built $AURA_SLICE_ID"), ("lint", "exit 2")]:
+            await handle.execute_update(
+                EpochWorkflow.slice_update,
+                SliceSubmission(slice_id, mode="subprocess", command=command, timeout_seconds=20),
+            )
+        await handle.execute_update(EpochWorkflow.advance, PhaseAdvanceSignal(P.P9_Slice))
+        snapshot = await _until(
+            handle, lambda s: all(r.status in ("succeeded", "failed") for r in s.slices)
+        )
+        results = {r.slice_id: (r.status, r.output, r.error) for r in snapshot.slices}
+        assert results == {
+            "build": (SliceStatus.Succeeded, "built build\n", ""),
+            "lint": (SliceStatus.Failed, "", "Command exited with code 2: "),
+        }
+        await handle.terminate()
+
+
+def test_the_worker_serves_the_epoch_workflows_and_activities() -> None:
+    from workers.registry import registered_queues
+
+    (aura,) = [q for q in registered_queues() if q.key == "aura"]
+    assert aura.name("aura") == "aura"
+    assert {w.__name__ for w in aura.workflows} >= {
+        "EpochWorkflow",
+        "SliceWorkflow",
+        "ReviewPhaseWorkflow",
+    }
+    names = {fn.__name__ for fn in aura.activities}
+    assert names >= {
+        "check_constraints",
+        "record_transition",
+        "record_audit_event",
+        "query_audit_events",
+        "execute_slice_command",
+    }
