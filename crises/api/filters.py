@@ -1,5 +1,6 @@
 import django_filters
 
+from aura_site.api.filters import IsoDateTimeFilter
 from crises.models import Crisis, CrisisStatus
 
 
@@ -9,8 +10,8 @@ class CrisisFilter(django_filters.FilterSet):
     target_contains = django_filters.CharFilter(field_name="target", lookup_expr="icontains")
     initiated_by = django_filters.CharFilter(lookup_expr="iexact")
     user = django_filters.CharFilter(field_name="initiated_by_user__username")
-    started_after = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
-    started_before = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+    started_after = IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_before = IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
     date = django_filters.DateFilter(field_name="started_at", lookup_expr="date")
 
     class Meta:
