@@ -192,3 +192,12 @@ CRISIS_AGENT_URL = env_str("CRISIS_AGENT_URL")
 CRISIS_AGENT_TIMEOUT = env_int("CRISIS_AGENT_TIMEOUT", 30)  # seconds per HTTP attempt
 CRISIS_AGENT_SCRIPT = env_str("CRISIS_AGENT_SCRIPT") or "{}"
 # --- end of crisis responses ---------------------------------------------------------------------
+
+# --- Epochs (Aura Protocol v3); read through epochs/conf.py ---------------------------------
+# Slice commands run arbitrary code on the worker host: off unless explicitly allowed (and the
+# user also needs the epochs.run_slice_command permission).
+AURA_ALLOW_SLICE_COMMANDS = env_bool("AURA_ALLOW_SLICE_COMMANDS", False)
+# History events before an epoch continues as new (0 = when Temporal suggests it).
+AURA_EPOCH_CONTINUE_AS_NEW_AFTER = env_int("AURA_EPOCH_CONTINUE_AS_NEW_AFTER", 2000)
+# Bytes kept of each output stream of a slice command.
+AURA_SLICE_OUTPUT_LIMIT = env_int("AURA_SLICE_OUTPUT_LIMIT", 64 * 1024)

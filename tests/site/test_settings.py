@@ -63,6 +63,10 @@ def test_production_configuration_passes_check_deploy() -> None:
             {"DATABASE_CONN_MAX_AGE": "long"},
             "DATABASE_CONN_MAX_AGE must be an integer, not 'long'.",
         ),
+        (
+            {"AURA_ALLOW_SLICE_COMMANDS": "maybe"},
+            "AURA_ALLOW_SLICE_COMMANDS must be a boolean (1/0, true/false), not 'maybe'.",
+        ),
     ],
 )
 def test_bad_settings_are_one_clear_line(env: dict[str, str], message: str) -> None:
