@@ -41,6 +41,8 @@ check: install
 
 bench: install
 	$(BIN)/python bench/audit_append.py
+	$(BIN)/python bench/crisis_e2e.py
+	$(BIN)/python bench/epoch_lifecycle.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
