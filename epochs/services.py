@@ -448,30 +448,21 @@ def save_blocker(data: RecordBlockerInput) -> EpochBlocker:
 def save_slice(data: RecordSliceInput) -> EpochSlice:
     """Store a slice's state, output capped by the activity that produced it."""
     record = data.slice
+    fields = {
+        "mode": record.mode,
+        "command": record.command,
+        "status": record.status,
+        "workflow_id": record.workflow_id,
+        "output": record.output,
+        "error": record.error,
+        "submitted_by": record.submitted_by,
+        "updated_at": data.timestamp,
+    }
     row, _ = EpochSlice.objects.update_or_create(
         epoch=_epoch_row(data.epoch_id),
         slice_id=record.slice_id,
-        defaults={
-            "mode": record.mode,
-            "command": record.command,
-            "status": record.status,
-            "workflow_id": record.workflow_id,
-            "output": record.output,
-            "error": record.error,
-            "submitted_by": record.submitted_by,
-            "updated_at": data.timestamp,
-        },
-        create_defaults={
-            "mode": record.mode,
-            "command": record.command,
-            "status": record.status,
-            "workflow_id": record.workflow_id,
-            "output": record.output,
-            "error": record.error,
-            "submitted_by": record.submitted_by,
-            "created_at": data.timestamp,
-            "updated_at": data.timestamp,
-        },
+        defaults=fields,
+        create_defaults={**fields, "created_at": data.timestamp},
     )
     return row
 
