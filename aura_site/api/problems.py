@@ -17,6 +17,28 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://aura.invalid/problems/"
 
 
+def problem_body(
+    status_code: int,
+    title: str,
+    detail: str,
+    *,
+    code: str,
+    errors: dict[str, list[str]] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Return the problem-details document."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + code.replace("_", "-"),
+        "title": title,
+        "status": status_code,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    return body
+
+
 def problem(
     status_code: int,
     title: str,
@@ -28,15 +50,7 @@ def problem(
     **extra: Any,
 ) -> Response:
     """Return a problem-details response."""
-    body: dict[str, Any] = {
-        "type": PROBLEM_TYPE_BASE + code.replace("_", "-"),
-        "title": title,
-        "status": status_code,
-        "detail": detail,
-    }
-    if errors:
-        body["errors"] = errors
-    body.update(extra)
+    body = problem_body(status_code, title, detail, code=code, errors=errors, **extra)
     return Response(body, status=status_code, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
 
 

@@ -3,11 +3,11 @@
 from django.http import HttpRequest, JsonResponse
 from django.views import defaults
 
-from aura_site.api.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE
+from aura_site.api.problems import PROBLEM_CONTENT_TYPE, problem_body
 
 
 def _api_problem(status: int, title: str, detail: str, code: str) -> JsonResponse:
-    body = {"type": PROBLEM_TYPE_BASE + code, "title": title, "status": status, "detail": detail}
+    body = problem_body(status, title, detail, code=code)
     return JsonResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
 
 
