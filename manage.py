@@ -1,8 +1,6 @@
 #!/usr/bin/env python
 """Django's command-line utility for administrative tasks."""
 
-import atexit
-import logging
 import os
 import sys
 
@@ -22,25 +20,9 @@ def main() -> None:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if isinstance(exc.code, str):
             print(exc.code, file=sys.stderr)
-    exit_process(code)
-
-
-def exit_process(code: int) -> None:
-    """Exit with `code`, skipping interpreter teardown once a Temporal client was connected.
-
-    The Temporal SDK's Rust threads can abort CPython's finalization with "PyGILState_Release:
-    thread state must be current" (temporalio/sdk-python#300), turning a clean exit into
-    SIGABRT. Exit handlers still run and output is flushed.
-    """
     from aura_site import temporal
 
-    if not temporal.runtime_started():
-        sys.exit(code)
-    atexit._run_exitfuncs()
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    temporal.exit_process(code)
 
 
 if __name__ == "__main__":

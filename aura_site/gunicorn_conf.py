@@ -1,7 +1,5 @@
 """gunicorn settings for `manage.py up` (and a starting point for deployments)."""
 
-import logging
-import os
 import sys
 
 # Threads, not processes, carry concurrency: the crisis wait endpoint long-polls up to 60 s.
@@ -22,7 +20,4 @@ def worker_exit(server, worker) -> None:
     # Called from gunicorn's `finally` while the worker's SystemExit propagates: keep its code.
     exiting = sys.exc_info()[1]
     code = exiting.code if isinstance(exiting, SystemExit) and isinstance(exiting.code, int) else 0
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    temporal.exit_process(code)

@@ -1,9 +1,11 @@
 """The one Temporal client of a process, shared by the web views, commands and the worker."""
 
 import asyncio
+import atexit
 import logging
 import os
 import socket
+import sys
 from pathlib import Path
 
 from django.conf import settings
@@ -104,14 +106,25 @@ async def get_client() -> Client:
     return _client
 
 
-def connected() -> bool:
-    """Return whether this process holds a Temporal client."""
-    return _client is not None
-
-
 def runtime_started() -> bool:
     """Return whether this process started the Temporal SDK's core runtime threads."""
     return _runtime_started or _client is not None
+
+
+def exit_process(code: int) -> None:
+    """Exit with `code`, skipping interpreter teardown once Temporal's runtime was started.
+
+    The SDK's Rust threads can abort CPython's finalization with "PyGILState_Release: thread
+    state must be current" (temporalio/sdk-python#300), turning a clean exit into SIGABRT.
+    Exit handlers still run and output is flushed.
+    """
+    if not runtime_started():
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def set_client(client: Client | None) -> None:

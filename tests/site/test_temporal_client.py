@@ -63,9 +63,9 @@ async def test_shared_client_is_created_once(temporal_env: WorkflowEnvironment, 
     try:
         first = await temporal.get_client()
         assert await temporal.get_client() is first
-        assert temporal.connected()
+        assert temporal.runtime_started()
         settings.TEMPORAL_NAMESPACE = "default"  # any TEMPORAL_* change drops the client
-        assert not temporal.connected()
+        assert await temporal.get_client() is not first
     finally:
         temporal.set_client(None)
 
