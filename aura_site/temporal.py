@@ -6,7 +6,10 @@ import logging
 import os
 import socket
 import sys
+import threading
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -16,7 +19,13 @@ from temporalio.service import TLSConfig
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 _client: Client | None = None
+# The event loop sync code (views, commands) runs its Temporal calls on, and its process.
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_pid = 0
+_loop_lock = threading.Lock()
 # Set once this process started the SDK's core runtime (any connect, even a failed one).
 _runtime_started = False
 
@@ -93,7 +102,7 @@ def settings_tls() -> TLSConfig | None:
 async def get_client() -> Client:
     """Return the process's client, connecting on first use with the Django settings."""
     global _client
-    # No lock: callers come from several event loops (views run it through async_to_sync), and
+    # No lock: callers come from several event loops (the worker's and run_sync's), and
     # two racing first calls only cost one spare connection.
     if _client is None:
         _client = await connect(
@@ -104,6 +113,29 @@ async def get_client() -> Client:
             attempts=2,
         )
     return _client
+
+
+def _client_loop() -> asyncio.AbstractEventLoop:
+    global _loop, _loop_pid
+    with _loop_lock:
+        if _loop is None or _loop_pid != os.getpid():  # a forked child needs its own thread
+            _loop, _loop_pid = asyncio.new_event_loop(), os.getpid()
+            threading.Thread(target=_loop.run_forever, name="temporal-calls", daemon=True).start()
+        return _loop
+
+
+def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a Temporal call from sync code (views, commands, activities) and return its result.
+
+    One long-lived event loop thread per process serves every such call: async_to_sync would
+    start a thread and an event loop for each one, on every request.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run_coroutine_threadsafe(coroutine, _client_loop()).result()
+    coroutine.close()
+    raise RuntimeError("run_sync() cannot be called from a running event loop; await instead.")
 
 
 def runtime_started() -> bool:

@@ -15,7 +15,6 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
-from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -28,7 +27,7 @@ from temporalio.client import (
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
-from aura_site.temporal import TemporalUnavailable, get_client
+from aura_site.temporal import TemporalUnavailable, get_client, run_sync
 from crises import records
 from crises.exceptions import (
     CrisisNotActive,
@@ -179,7 +178,7 @@ def temporal_knows(client: Client | None = None) -> Callable[[str], bool]:
 
     def knows(workflow_id: str) -> bool:
         try:
-            return async_to_sync(describe)(workflow_id)
+            return run_sync(describe(workflow_id))
         except (TemporalUnavailable, RPCError, RuntimeError):
             return False  # the start will fail and say so
 
@@ -317,7 +316,7 @@ async def start_workflow(
 def _start_or_fail(crisis: Crisis) -> None:
     """Start the workflow of a committed crisis; if that fails, the record says so."""
     try:
-        async_to_sync(start_workflow)(crisis, crisis_request(crisis))
+        run_sync(start_workflow(crisis, crisis_request(crisis)))
     except WorkflowStartFailed as exc:
         records.fail_unfinished(crisis, str(exc), actor="")
         raise
@@ -389,7 +388,7 @@ def cancel_crisis(crisis: Crisis, *, actor: str) -> Crisis:
             crisis.save(update_fields=["cancel_requested_by", "cancel_requested_at", "updated_at"])
             records.audit(crisis, "crisis_cancel_requested", key="cancel_requested", actor=actor)
     try:
-        known = async_to_sync(_cancel_workflow)(crisis.workflow_id, f"cancelled by {actor}")
+        known = run_sync(_cancel_workflow(crisis.workflow_id, f"cancelled by {actor}"))
     except RPCError as exc:
         raise TemporalUnavailable(f"Temporal refused the cancel request: {exc}") from exc
     if not known:  # the workflow never started: nothing else will close the record
@@ -429,7 +428,7 @@ def refresh_crisis(crisis: Crisis) -> Crisis:
     if not crisis.is_active:
         return crisis
     try:
-        status = async_to_sync(_execution_status)(crisis.workflow_id)
+        status = run_sync(_execution_status(crisis.workflow_id))
     except (TemporalUnavailable, RPCError) as exc:
         logger.warning("Cannot check crisis %s in Temporal: %s", crisis.crisis_id, exc)
         return crisis
@@ -461,7 +460,7 @@ def wait_for_crisis(crisis: Crisis, *, timeout: float) -> tuple[Crisis, bool]:
     crisis.refresh_from_db()
     if crisis.is_active and timeout > 0:
         try:
-            async_to_sync(_wait_closed)(crisis.workflow_id, min(timeout, MAX_WAIT_SECONDS))
+            run_sync(_wait_closed(crisis.workflow_id, min(timeout, MAX_WAIT_SECONDS)))
         except (TemporalUnavailable, RPCError) as exc:
             logger.warning("Cannot wait for crisis %s: %s", crisis.crisis_id, exc)
     crisis = refresh_crisis(crisis)

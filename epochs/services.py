@@ -12,7 +12,6 @@ import uuid
 from dataclasses import asdict
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from temporalio.client import WorkflowUpdateFailedError
@@ -21,7 +20,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from audit.services import record_event, user_actor
-from aura_site.temporal import TemporalUnavailable, get_client
+from aura_site.temporal import TemporalUnavailable, get_client, run_sync
 from epochs import conf
 from epochs.exceptions import EpochExists, EpochNotRunning, MoveRefused, SliceCommandsDisabled
 from epochs.inputs import (
@@ -114,7 +113,7 @@ def start_epoch(
 
 def _start_workflow(epoch: Epoch) -> None:
     try:
-        epoch.run_id = async_to_sync(_start)(epoch)
+        epoch.run_id = run_sync(_start(epoch))
     except WorkflowAlreadyStartedError:
         _mark_failed(epoch, "a workflow with this id is already running")
         raise EpochExists(f"Epoch {epoch.epoch_id!r} already exists.") from None
@@ -272,7 +271,7 @@ def live_snapshot(epoch: Epoch) -> EpochSnapshot | None:
     if epoch.status != Epoch.Status.RUNNING:
         return None
     try:
-        return async_to_sync(_query)(epoch.epoch_id)
+        return run_sync(_query(epoch.epoch_id))
     except (RPCError, TemporalUnavailable):
         return None
 
@@ -288,7 +287,7 @@ def _request(epoch: Epoch, update: str, request: Any, *, actor: str, field: str)
         k: str(v) if not isinstance(v, bool | int) else v for k, v in asdict(request).items()
     }
     try:
-        snapshot = async_to_sync(_update)(epoch.epoch_id, update, request)
+        snapshot = run_sync(_update(epoch.epoch_id, update, request))
     except MoveRefused as refused:
         refused.field = field
         _audit_request(epoch, update, payload, actor=actor, violations=refused.violations)
