@@ -76,7 +76,6 @@ def perform_agent_mission(data: PerformAgentMissionInput) -> bool:
             type="UnknownPhase",
             non_retryable=True,
         ) from None
-    activity.heartbeat()
     try:
         dispatcher = agents.get_dispatcher()
     except ValueError as exc:

@@ -8,6 +8,7 @@ keys, so a retry leaves the same records as a single run.
 from collections.abc import Sequence
 
 from django.db import transaction
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from audit.services import record_event
@@ -74,7 +75,6 @@ def reject(crisis_id: str, errors: dict[str, list[str]], *, actor: str, run_id: 
     audit(crisis, "crisis_rejected", key="rejected", actor=actor, run_id=run_id, errors=errors)
 
 
-@transaction.atomic
 def initialize(
     crisis_id: str,
     target: str,
@@ -83,8 +83,28 @@ def initialize(
     initiated_by: str | None,
     actor: str,
     run_id: str = "",
-) -> Crisis:
+) -> None:
     """Mark the crisis running, creating its record and phases if a starter did not."""
+    # A starter records a crisis with all its phases in one transaction: one UPDATE will do.
+    if Crisis.objects.filter(crisis_id=crisis_id, status=CrisisStatus.INITIATED).update(
+        status=CrisisStatus.RUNNING, updated_at=timezone.now()
+    ):
+        return
+    _create_running(
+        crisis_id, target, missions, initiated_by=initiated_by, actor=actor, run_id=run_id
+    )
+
+
+@transaction.atomic
+def _create_running(
+    crisis_id: str,
+    target: str,
+    missions: Sequence[MissionPhase],
+    *,
+    initiated_by: str | None,
+    actor: str,
+    run_id: str,
+) -> None:
     crisis, created = Crisis.objects.select_for_update().get_or_create(
         crisis_id=crisis_id,
         defaults={
@@ -111,23 +131,23 @@ def initialize(
     if crisis.status == CrisisStatus.INITIATED:
         crisis.status = CrisisStatus.RUNNING
         crisis.save(update_fields=["status", "updated_at"])
-    return crisis
 
 
-def start_phase(crisis_id: str, phase_id: str, *, attempt: int) -> CrisisPhase:
-    """Mark a phase running and count the attempt (a retried attempt counts once)."""
+def start_phase(crisis_id: str, phase_id: str, *, attempt: int) -> None:
+    """Mark a phase running and count the attempt (a retried attempt counts once).
+
+    Raises:
+        CrisisPhase.DoesNotExist: when the crisis has no such phase.
+    """
     now = timezone.now()
-    with transaction.atomic():
-        phase = (
-            CrisisPhase.objects.select_for_update()
-            .select_related("crisis")
-            .get(crisis__crisis_id=crisis_id, phase_id=phase_id)
-        )
-        phase.status = PhaseStatus.RUNNING
-        phase.attempts = max(phase.attempts, attempt)
-        phase.started_at = phase.started_at or now
-        phase.save(update_fields=["status", "attempts", "started_at", "updated_at"])
-    return phase
+    updated = CrisisPhase.objects.filter(crisis__crisis_id=crisis_id, phase_id=phase_id).update(
+        status=PhaseStatus.RUNNING,
+        attempts=Greatest("attempts", attempt),
+        started_at=Coalesce("started_at", now),
+        updated_at=now,
+    )
+    if not updated:
+        raise CrisisPhase.DoesNotExist(f"crisis {crisis_id} has no phase {phase_id}")
 
 
 def note_attempt_failed(crisis_id: str, phase_id: str, *, error: str) -> None:
