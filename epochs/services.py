@@ -12,7 +12,7 @@ import uuid
 from dataclasses import asdict
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
@@ -367,14 +367,31 @@ def _epoch_row(epoch_id: str) -> Epoch:
     return epoch
 
 
-def save_transition(data: RecordTransitionInput) -> EpochTransition:
+def _upsert(
+    model: type[models.Model],
+    keys: dict[str, Any],
+    fields: dict[str, Any],
+    insert_only: dict[str, Any] | None = None,
+) -> None:
+    """Insert the row with `keys`, or update its `fields` if it exists: one statement, so a
+    retried activity rewrites the same row. `insert_only` values are kept from the first write.
+    """
+    model.objects.bulk_create(
+        [model(**keys, **fields, **(insert_only or {}))],
+        update_conflicts=True,
+        unique_fields=list(keys),
+        update_fields=list(fields),
+    )
+
+
+def save_transition(data: RecordTransitionInput) -> None:
     """Store one history row (success or refused) and the epoch's resulting phase."""
     epoch = _epoch_row(data.epoch_id)
     record = data.record
-    row, _ = EpochTransition.objects.update_or_create(
-        epoch=epoch,
-        index=data.index,
-        defaults={
+    _upsert(
+        EpochTransition,
+        {"epoch": epoch, "index": data.index},
+        {
             "from_phase": record.from_phase,
             "to_phase": record.to_phase,
             "triggered_by": record.triggered_by,
@@ -394,15 +411,14 @@ def save_transition(data: RecordTransitionInput) -> EpochTransition:
         completed_at=record.timestamp if complete else None,
         updated_at=timezone.now(),
     )
-    return row
 
 
-def save_vote(data: RecordVoteInput) -> EpochVote:
+def save_vote(data: RecordVoteInput) -> None:
     """Store the epoch's vote number `sequence` (once)."""
-    row, _ = EpochVote.objects.update_or_create(
-        epoch=_epoch_row(data.epoch_id),
-        sequence=data.sequence,
-        defaults={
+    _upsert(
+        EpochVote,
+        {"epoch": _epoch_row(data.epoch_id), "sequence": data.sequence},
+        {
             "phase": data.phase,
             "cycle": data.cycle,
             "axis": data.axis,
@@ -411,65 +427,56 @@ def save_vote(data: RecordVoteInput) -> EpochVote:
             "recorded_at": data.timestamp,
         },
     )
-    return row
 
 
-def save_blocker(data: RecordBlockerInput) -> EpochBlocker:
+def save_blocker(data: RecordBlockerInput) -> None:
     """Store a finding's state and the epoch's BLOCKER count."""
     epoch = _epoch_row(data.epoch_id)
     finding = data.blocker
-    defaults: dict[str, Any] = {
+    fields: dict[str, Any] = {
         "severity": finding.severity,
         "resolved": finding.resolved,
         "resolved_at": data.timestamp if finding.resolved else None,
     }
-    create_defaults = {
-        **defaults,
+    origin = {
         "description": finding.description,
         "reported_by": finding.reported_by,
         "phase": data.phase,
         "created_at": data.timestamp,
     }
-    if not finding.resolved:
-        defaults.update(create_defaults)  # re-opened: it is a new finding with the same id
-    row, _ = EpochBlocker.objects.update_or_create(
-        epoch=epoch,
-        blocker_id=finding.blocker_id,
-        defaults=defaults,
-        create_defaults=create_defaults,
-    )
+    if finding.resolved:
+        _upsert(EpochBlocker, {"epoch": epoch, "blocker_id": finding.blocker_id}, fields, origin)
+    else:  # re-opened: it is a new finding with the same id
+        _upsert(EpochBlocker, {"epoch": epoch, "blocker_id": finding.blocker_id}, fields | origin)
     Epoch.objects.filter(pk=epoch.pk).update(
         blocker_count=data.blocker_count, updated_at=timezone.now()
     )
-    return row
 
 
-def save_slice(data: RecordSliceInput) -> EpochSlice:
+def save_slice(data: RecordSliceInput) -> None:
     """Store a slice's state, output capped by the activity that produced it."""
     record = data.slice
-    fields = {
-        "mode": record.mode,
-        "command": record.command,
-        "status": record.status,
-        "workflow_id": record.workflow_id,
-        "output": record.output,
-        "error": record.error,
-        "submitted_by": record.submitted_by,
-        "updated_at": data.timestamp,
-    }
-    row, _ = EpochSlice.objects.update_or_create(
-        epoch=_epoch_row(data.epoch_id),
-        slice_id=record.slice_id,
-        defaults=fields,
-        create_defaults={**fields, "created_at": data.timestamp},
+    _upsert(
+        EpochSlice,
+        {"epoch": _epoch_row(data.epoch_id), "slice_id": record.slice_id},
+        {
+            "mode": record.mode,
+            "command": record.command,
+            "status": record.status,
+            "workflow_id": record.workflow_id,
+            "output": record.output,
+            "error": record.error,
+            "submitted_by": record.submitted_by,
+            "updated_at": data.timestamp,
+        },
+        {"created_at": data.timestamp},
     )
-    return row
 
 
-def save_session(data: RecordSessionInput) -> EpochSession:
+def save_session(data: RecordSessionInput) -> None:
     """Store an agent session; the first registration of an id wins."""
     session = data.session
-    row, _ = EpochSession.objects.get_or_create(
+    EpochSession.objects.get_or_create(
         epoch=_epoch_row(data.epoch_id),
         session_id=session.session_id,
         defaults={
@@ -479,4 +486,3 @@ def save_session(data: RecordSessionInput) -> EpochSession:
             "registered_at": data.timestamp,
         },
     )
-    return row

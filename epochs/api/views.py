@@ -127,7 +127,7 @@ class EpochViewSet(
         serializer.is_valid(raise_exception=True)
         with domain_errors():
             snapshot = operation(epoch, **serializer.validated_data, **extra, user=request.user)
-        epoch.refresh_from_db()
+        epoch.refresh_from_db(from_queryset=self.get_queryset())
         return Response(serializers.epoch_detail(epoch, snapshot))
 
     @action(detail=True, methods=["post"])
