@@ -42,6 +42,7 @@ from crises.inputs import (  # noqa: E402
     PerformAgentMissionInput,
 )
 from crises.workflows import CrisisResponseWorkflow  # noqa: E402
+from workers.sandbox import compile_workflow_modules  # noqa: E402
 
 log = logging.getLogger("bench")
 BENCH_DB = "aura_bench_crises"
@@ -123,6 +124,7 @@ async def run_clients(total: int, clients: int, one) -> tuple[float, list[float]
 async def bench_raw(address: str, total: int, clients: int, phases: int) -> tuple[float, list]:
     client = await Client.connect(address)
     queue = f"bench-raw-{uuid.uuid4()}"
+    compile_workflow_modules([CrisisResponseWorkflow])  # as runworker does
     async with Worker(
         client,
         task_queue=queue,

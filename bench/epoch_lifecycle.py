@@ -54,6 +54,7 @@ from epochs.protocol import PhaseId, ReviewAxis, VoteType  # noqa: E402
 from epochs.state_machine import EpochState, EpochStateMachine, TransitionRecord  # noqa: E402
 from epochs.workflows import EpochWorkflow, ReviewPhaseWorkflow, SliceWorkflow  # noqa: E402
 from workers.interceptors import DatabaseConnectionInterceptor  # noqa: E402
+from workers.sandbox import compile_workflow_modules  # noqa: E402
 
 AXES = [axis.value for axis in ReviewAxis]
 # (kind, value): the same sequence for ours and the baseline.
@@ -210,6 +211,7 @@ async def main(epochs: int) -> None:
     api = APIClient()
     api.force_authenticate(user)
     try:
+        compile_workflow_modules([EpochWorkflow, SliceWorkflow, ReviewPhaseWorkflow])
         with ThreadPoolExecutor(max_workers=20) as executor:
             ours_worker = Worker(
                 client,

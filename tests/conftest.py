@@ -22,6 +22,7 @@ from temporalio.worker import Interceptor, Worker
 
 from aura_site import devstack, temporal
 from workers.interceptors import DatabaseConnectionInterceptor
+from workers.sandbox import compile_workflow_modules
 
 
 @pytest.fixture(scope="session")
@@ -102,6 +103,7 @@ def run_worker() -> Callable[..., Any]:
         activities: Sequence[Callable[..., Any]] = (),
         interceptors: Sequence[Interceptor] = (),
     ) -> AsyncIterator[Worker]:
+        compile_workflow_modules(workflows)
         with ThreadPoolExecutor(max_workers=20) as executor:
             worker = Worker(
                 client,

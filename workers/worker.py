@@ -15,6 +15,7 @@ from aura_site.temporal import connect, set_client, settings_tls
 from workers.conf import SOURCES, WorkerConfig
 from workers.interceptors import DatabaseConnectionInterceptor
 from workers.registry import QueueRegistration, registered_queues
+from workers.sandbox import compile_workflow_modules
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ async def serve(config: WorkerConfig, shutdown: asyncio.Event) -> None:
     if config.verbose:
         log_sources(config)
     queues = select_queues(config)
+    compile_workflow_modules(wf for reg in queues.values() for wf in reg.workflows)
     trail = make_audit_trail(config.audit_trail)
     if isinstance(trail, SqliteAuditTrail):
         await trail.ensure_schema()
