@@ -1,5 +1,7 @@
 """The one client factory: TLS and API keys for Temporal Cloud, retries, one client a process."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -76,3 +78,20 @@ async def test_unreachable_server_is_retried_then_reported() -> None:
     assert str(caught.value).startswith(
         "cannot reach Temporal at 127.0.0.1:1 (namespace 'default') after 2 attempts"
     )
+
+
+async def _loop_thread() -> int:
+    return threading.get_ident()
+
+
+def test_run_sync_serves_every_call_from_one_loop_thread() -> None:
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        threads = set(pool.map(lambda _: temporal.run_sync(_loop_thread()), range(8)))
+    assert len(threads) == 1
+
+
+async def test_run_sync_refuses_a_running_event_loop() -> None:
+    coroutine = _loop_thread()
+    with pytest.raises(RuntimeError, match="await instead"):
+        temporal.run_sync(coroutine)
+    assert coroutine.cr_frame is None  # closed: no "never awaited" warning
