@@ -8,6 +8,7 @@ pure protocol core comes in through `imports_passed_through`.
 from __future__ import annotations
 
 import asyncio
+from copy import deepcopy
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -353,28 +354,9 @@ class EpochWorkflow:
         to_phase = PhaseId(signal.to_phase)
         from_phase = state.current_phase
         voted_all = len(state.review_votes) == len(ReviewAxis)
-        # Pure and fast: a local activity keeps it off the server's task queue.
-        violations: list[ConstraintViolation] = await workflow.execute_local_activity(
-            "check_constraints",
-            args=[state, to_phase],
-            start_to_close_timeout=RECORD_TIMEOUT,
-            result_type=list[ConstraintViolation],
-        )
-        self._carry.constraint_violations_total += len(violations)
-        self._carry.last_violations = violations
-        check = self._audit(
-            EventType.ConstraintCheck,
-            phase=from_phase,
-            payload={
-                "from": from_phase.value,
-                "to": to_phase.value,
-                "passed": not violations,
-                "violations": [
-                    {"constraint_id": v.constraint_id, "message": v.message, "context": v.context}
-                    for v in violations
-                ],
-            },
-        )
+        # Advisory (the checks never block a move): it runs beside the move's own records,
+        # on a copy of the state as it was before the move.
+        check = asyncio.ensure_future(self._check_constraints(deepcopy(state), to_phase))
         try:
             record = sm.advance(
                 to_phase,
@@ -402,9 +384,8 @@ class EpochWorkflow:
             )
             return error.violations
 
-        await self._leave_phase(from_phase, to_phase, voted_all)
-        await self._enter_phase(to_phase)
         await _all(
+            self._change_children(from_phase, to_phase, voted_all),
             self._record_transition(record),
             check,
             self._audit(
@@ -419,6 +400,37 @@ class EpochWorkflow:
         )
         self._upsert_search_attributes(last_event=EventType.PhaseTransition)
         return None
+
+    async def _check_constraints(self, state: EpochState, to_phase: PhaseId) -> None:
+        """Run the runtime constraint checks of a move and audit their outcome."""
+        # Pure and fast: a local activity keeps it off the server's task queue.
+        violations: list[ConstraintViolation] = await workflow.execute_local_activity(
+            "check_constraints",
+            args=[state, to_phase],
+            start_to_close_timeout=RECORD_TIMEOUT,
+            result_type=list[ConstraintViolation],
+        )
+        self._carry.constraint_violations_total += len(violations)
+        self._carry.last_violations = violations
+        await self._audit(
+            EventType.ConstraintCheck,
+            phase=state.current_phase,
+            payload={
+                "from": state.current_phase.value,
+                "to": to_phase.value,
+                "passed": not violations,
+                "violations": [
+                    {"constraint_id": v.constraint_id, "message": v.message, "context": v.context}
+                    for v in violations
+                ],
+            },
+        )
+
+    async def _change_children(
+        self, from_phase: PhaseId, to_phase: PhaseId, voted_all: bool
+    ) -> None:
+        await self._leave_phase(from_phase, to_phase, voted_all)
+        await self._enter_phase(to_phase)
 
     def _upsert_search_attributes(
         self, *, epoch_id: str | None = None, last_event: str | None = None
