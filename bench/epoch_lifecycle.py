@@ -6,10 +6,13 @@ the same request sequence on raw temporalio, measured in the same run on the sam
 Ours: each step is a REST request (Django test client in-process: auth, serializer, service,
 a validated Temporal update, then the response read back from Postgres); the worker runs
 EpochWorkflow with its records in Postgres and the hash-chained audit trail.
-Baseline: a minimal raw-temporalio workflow with the origin's shape (the pure state machine,
-check_constraints, a no-op record_transition and an in-memory audit trail), driven by the same
-sequence of updates. A second baseline sends the origin's fire-and-forget signals and waits for
-the result. Both use a Temporal dev server started with the flags of the test fixtures.
+Baselines, driven by the same sequence straight through the temporalio client:
+- "origin's shape": a minimal raw-temporalio workflow (the pure state machine,
+  check_constraints, a no-op record_transition and an in-memory audit trail), by updates
+  (the target ratio) and by the origin's fire-and-forget signals plus the result;
+- "same EpochWorkflow": ours, review children included, with no-op record activities and an
+  in-memory audit trail: what Django, the REST layer and Postgres add to our own workflow.
+All use a Temporal dev server started with the flags of the test fixtures.
 """
 
 import argparse
@@ -22,6 +25,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aura_site.settings")
@@ -47,9 +51,9 @@ from audit.activities import init_audit_trail, record_audit_event  # noqa: E402
 from audit.events import AuditEvent  # noqa: E402
 from audit.trails import InMemoryAuditTrail, PostgresAuditTrail  # noqa: E402
 from aura_site import devstack, temporal  # noqa: E402
-from epochs.activities import ACTIVITIES  # noqa: E402
+from epochs.activities import ACTIVITIES, check_constraints  # noqa: E402
 from epochs.constraints import RuntimeConstraintChecker  # noqa: E402
-from epochs.inputs import PhaseAdvanceSignal, ReviewVoteSignal  # noqa: E402
+from epochs.inputs import EpochInput, PhaseAdvanceSignal, ReviewVoteSignal  # noqa: E402
 from epochs.protocol import PhaseId, ReviewAxis, VoteType  # noqa: E402
 from epochs.state_machine import EpochState, EpochStateMachine, TransitionRecord  # noqa: E402
 from epochs.workflows import EpochWorkflow, ReviewPhaseWorkflow, SliceWorkflow  # noqa: E402
@@ -77,6 +81,19 @@ async def raw_check_constraints(state: EpochState, to_phase: PhaseId) -> int:
 @activity.defn(name="record_transition")
 async def raw_record_transition(record: TransitionRecord) -> None:
     activity.logger.debug("Transition recorded: %s -> %s", record.from_phase, record.to_phase)
+
+
+def no_op_activity(name: str):
+    @activity.defn(name=name)
+    async def record(data: Any) -> None:
+        return None
+
+    return record
+
+
+# EpochWorkflow's record activities, storing nothing.
+RECORDS = ("transition", "vote", "blocker", "slice", "session")
+NO_OP_RECORDS = [no_op_activity(f"record_{name}") for name in RECORDS]
 
 
 # Unsandboxed (it lives in __main__, which the sandbox cannot re-import): this makes the
@@ -177,6 +194,25 @@ async def baseline_signals(client, task_queue: str) -> float:
     return time.perf_counter() - started
 
 
+async def same_workflow_updates(client, task_queue: str) -> float:
+    epoch_id = f"bare-{uuid.uuid4()}"
+    handle = await client.start_workflow(
+        EpochWorkflow.run, EpochInput(epoch_id, "bench"), id=epoch_id, task_queue=task_queue
+    )
+    started = time.perf_counter()
+    for kind, value in SEQUENCE:
+        if kind == "advance":
+            await handle.execute_update(
+                EpochWorkflow.advance, PhaseAdvanceSignal(PhaseId(value), "bench", "")
+            )
+        else:
+            await handle.execute_update(
+                EpochWorkflow.vote, ReviewVoteSignal(ReviewAxis(value), VoteType.Accept, "bench")
+            )
+    assert (await handle.result()).successful_transition_count == 12
+    return time.perf_counter() - started
+
+
 # --- ours: REST API + worker -----------------------------------------------------------------
 
 
@@ -206,6 +242,7 @@ async def main(epochs: int) -> None:
     client = env.client
     temporal.set_client(client)
     ours_queue, raw_queue = f"bench-{uuid.uuid4()}", f"bench-raw-{uuid.uuid4()}"
+    bare_queue = f"bench-bare-{uuid.uuid4()}"
     settings.TEMPORAL_TASK_QUEUE = ours_queue
     user = await sync_to_async(User.objects.create_superuser)("bench", password="bench")
     api = APIClient()
@@ -227,34 +264,43 @@ async def main(epochs: int) -> None:
                 workflows=[RawEpochWorkflow],
                 activities=[raw_check_constraints, raw_record_transition, record_audit_event],
             )
-            async with ours_worker, raw_worker:
-                ours, raw_updates, raw_signals = [], [], []
+            bare_worker = Worker(
+                client,
+                task_queue=bare_queue,
+                workflows=[EpochWorkflow, SliceWorkflow, ReviewPhaseWorkflow],
+                activities=[check_constraints, *NO_OP_RECORDS, record_audit_event],
+            )
+            async with ours_worker, raw_worker, bare_worker:
+                ours, raw_updates, raw_signals, bare = [], [], [], []
                 for attempt in range(epochs + 1):  # the first round warms up, not counted
                     init_audit_trail(InMemoryAuditTrail())
                     u = await baseline_updates(client, raw_queue)
                     s = await baseline_signals(client, raw_queue)
+                    b = await same_workflow_updates(client, bare_queue)
                     init_audit_trail(PostgresAuditTrail())
                     o = await sync_to_async(ours_sync, thread_sensitive=True)(api)
                     if attempt:
                         ours.append(o)
                         raw_updates.append(u)
                         raw_signals.append(s)
+                        bare.append(b)
     finally:
         temporal.set_client(None)
         await env.shutdown()
 
     steps = len(SEQUENCE)
-    o, u, s = (statistics.median(x) for x in (ours, raw_updates, raw_signals))
+    o, u, s, b = (statistics.median(x) for x in (ours, raw_updates, raw_signals, bare))
     print(f"epoch lifecycle: {steps} requests (12 transitions + 6 votes), median of {epochs}")
-    print(
-        f"  ours (REST API + worker + Postgres): {o * 1000:7.0f} ms ({o / steps * 1000:.0f}/req)"
-    )
-    print(
-        f"  raw temporalio, updates:             {u * 1000:7.0f} ms ({u / steps * 1000:.0f}/req)"
-    )
-    print(f"  raw temporalio, signals + result:    {s * 1000:7.0f} ms")
-    print(f"ratio ours / raw updates: {o / u:.2f}x (target <= 1.5x)")
-    print(f"ratio ours / raw signals: {o / s:.2f}x")
+    for label, value in (
+        ("ours (REST API + worker + Postgres)", o),
+        ("origin's shape, raw updates", u),
+        ("origin's shape, raw signals + result", s),
+        ("same EpochWorkflow, raw updates", b),
+    ):
+        print(f"  {label:<38} {value * 1000:6.0f} ms ({value / steps * 1000:.0f}/req)")
+    print(f"ratio ours / origin's shape, updates: {o / u:.2f}x (target <= 1.5x)")
+    print(f"ratio ours / origin's shape, signals: {o / s:.2f}x")
+    print(f"ratio ours / same workflow, no Django: {o / b:.2f}x")
 
 
 def run() -> None:
