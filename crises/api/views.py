@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from audit.services import user_actor
+from aura_site.api.exceptions import TemporalDown
 from aura_site.temporal import TemporalUnavailable
 from crises import services
 from crises.api.filters import CrisisFilter
@@ -34,12 +35,6 @@ class IdempotencyConflict(exceptions.APIException):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     default_detail = "The Idempotency-Key was used for a different request."
     default_code = "idempotency_key_reused"
-
-
-class TemporalDown(exceptions.APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "The workflow service is not available; try again shortly."
-    default_code = "unavailable"
 
 
 class CrisisPermission(permissions.BasePermission):

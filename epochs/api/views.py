@@ -5,13 +5,14 @@ from contextlib import contextmanager
 
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, PermissionDenied
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from temporalio.service import RPCError
 
 from audit.api.serializers import AuditEventSerializer
 from audit.models import AuditEvent
+from aura_site.api.exceptions import TemporalDown
 from aura_site.temporal import TemporalUnavailable
 from epochs import services
 from epochs.api import serializers
@@ -24,14 +25,6 @@ from epochs.exceptions import (
     SliceCommandsDisabled,
 )
 from epochs.models import Epoch
-
-
-class TemporalDown(APIException):
-    """HTTP 503: Temporal could not be reached."""
-
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "The workflow service is not available; try again shortly."
-    default_code = "unavailable"
 
 
 @contextmanager
