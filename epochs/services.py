@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -266,19 +266,61 @@ def register_session(
     return _request(epoch, "session", request, actor=actor, field="session_id")
 
 
+# A run that ended any of these ways never recorded the end of its epoch.
+_ENDED_UNFINISHED = {
+    WorkflowExecutionStatus.TERMINATED: "workflow terminated",
+    WorkflowExecutionStatus.FAILED: "workflow failed",
+    WorkflowExecutionStatus.CANCELED: "workflow cancelled",
+    WorkflowExecutionStatus.TIMED_OUT: "workflow timed out",
+}
+
+
+class _EndedUnfinished(Exception):
+    """Raised when an epoch's workflow has ended without completing the epoch."""
+
+
 def live_snapshot(epoch: Epoch) -> EpochSnapshot | None:
-    """Return the running workflow's snapshot, or None once it is closed or unreachable."""
+    """Return the running workflow's snapshot, or None once it is closed or unreachable.
+
+    An epoch whose workflow was terminated (or failed, was cancelled, timed out) is recorded
+    as failed here: nothing else would close its record.
+    """
     if epoch.status != Epoch.Status.RUNNING:
         return None
     try:
-        return run_sync(_query(epoch.epoch_id))
+        return run_sync(_live(epoch.epoch_id))
+    except _EndedUnfinished as ended:
+        close_unfinished(epoch, str(ended))
     except (RPCError, TemporalUnavailable):
-        return None
+        pass
+    return None
 
 
-async def _query(epoch_id: str) -> EpochSnapshot:
-    client = await get_client()
-    return await client.get_workflow_handle(epoch_id).query(EpochWorkflow.snapshot)
+async def _live(epoch_id: str) -> EpochSnapshot:
+    handle = (await get_client()).get_workflow_handle(epoch_id)
+    ended = _ENDED_UNFINISHED.get((await handle.describe()).status)
+    if ended:
+        raise _EndedUnfinished(ended)
+    return await handle.query(EpochWorkflow.snapshot)
+
+
+def close_unfinished(epoch: Epoch, error: str) -> None:
+    """Record that a running epoch's workflow ended without completing it (once)."""
+    now = timezone.now()
+    with transaction.atomic():
+        closed = Epoch.objects.filter(pk=epoch.pk, status=Epoch.Status.RUNNING).update(
+            status=Epoch.Status.FAILED, last_error=error, completed_at=now, updated_at=now
+        )
+        if closed:
+            record_event(
+                subject_kind=SUBJECT_KIND,
+                subject_id=epoch.epoch_id,
+                event_type="epoch_failed",
+                phase=epoch.current_phase,
+                payload={"error": error},
+                workflow_id=epoch.epoch_id,
+            )
+    epoch.refresh_from_db()
 
 
 def _request(epoch: Epoch, update: str, request: Any, *, actor: str, field: str) -> EpochSnapshot:
@@ -288,6 +330,9 @@ def _request(epoch: Epoch, update: str, request: Any, *, actor: str, field: str)
     }
     try:
         snapshot = run_sync(_update(epoch.epoch_id, update, request))
+    except EpochNotRunning:
+        live_snapshot(epoch)  # records a workflow that ended unfinished
+        raise
     except MoveRefused as refused:
         refused.field = field
         _audit_request(epoch, update, payload, actor=actor, violations=refused.violations)

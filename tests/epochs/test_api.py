@@ -8,6 +8,7 @@ from django.contrib.auth.models import Permission, User
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent as AuditRow
+from aura_site import temporal
 from epochs.inputs import PhaseAdvanceSignal
 from epochs.models import Epoch
 from epochs.workflows import EpochWorkflow
@@ -304,3 +305,47 @@ async def test_a_finished_epoch_answers_from_the_database(
         await AuditRow.objects.filter(subject_id="e-fin", event_type="phase_transition").acount()
         == 12
     )
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_an_epoch_whose_workflow_was_terminated_is_recorded_failed(
+    configured, epoch_worker, task_queue
+) -> None:
+    api = await sync_to_async(make_client)()
+    async with epoch_worker(configured, task_queue):
+        for epoch_id in ("e-read", "e-move"):
+            body = {"epoch_id": epoch_id, "request_description": "x"}
+            started = await call(api, "post", "", body)
+            assert started.status_code == 201
+            await configured.get_workflow_handle(epoch_id).terminate(reason="operator")
+
+        detail = (await call(api, "get", "e-read/")).json()
+        assert (detail["status"], detail["last_error"], detail["live"]) == (
+            "failed",
+            "workflow terminated",
+            None,
+        )
+        assert detail["completed_at"] is not None
+        await call(api, "get", "e-read/")  # a second look records nothing more
+
+        moved = await call(api, "post", "e-move/advance/", {"to_phase": "p2"})
+        assert moved.status_code == 409
+        assert moved.json()["detail"] == "Epoch 'e-move' is not running."
+    assert await Epoch.objects.filter(status="failed").acount() == 2
+    failed = AuditRow.objects.filter(event_type="epoch_failed").order_by("subject_id")
+    assert [(e.subject_id, e.payload) async for e in failed] == [
+        ("e-move", {"error": "workflow terminated"}),
+        ("e-read", {"error": "workflow terminated"}),
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_temporal_down_is_503_and_the_epoch_is_recorded_failed(settings) -> None:
+    settings.TEMPORAL_ADDRESS = "127.0.0.1:1"  # nothing listens there
+    temporal.set_client(None)
+    response = make_client().post(URL, {"request_description": "x"}, format="json")
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/problem+json"
+    epoch = Epoch.objects.get()
+    assert epoch.status == "failed"
+    assert epoch.last_error.startswith("could not start the workflow")
