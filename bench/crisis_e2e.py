@@ -8,7 +8,9 @@ gunicorn (REST: POST /api/v1/crises/, then GET .../wait/) + `manage.py runworker
 records and audit events to PostgreSQL (DATABASE_URL, else the embedded server; a scratch
 database is created and dropped). The baseline is the very same `CrisisResponseWorkflow`
 with five activities that only log (no Django, no database), clients starting workflows
-directly. Prints crises/s for both, their ratio, and trigger latency p50/p95.
+directly. Prints crises/s for both, their ratio, trigger latency p50/p95, and the CPU time
+each part spent per crisis (Linux /proc): with 2 cores both paths are CPU-bound, so the
+throughput ratio is about the inverse ratio of CPU per crisis.
 Not part of the test suite.
 """
 
@@ -54,6 +56,68 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu(pid: int) -> tuple[float, list[int]]:
+    """Return a process's CPU seconds (user + system) and its children's pids."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = [
+            int(child)
+            for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()
+        ]
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0, []
+    return (int(fields[11]) + int(fields[12])) / TICKS, children
+
+
+def tree_cpu(pid: int) -> float:
+    """Return the CPU seconds a process and its living descendants have used."""
+    total, pending = 0.0, [pid]
+    while pending:
+        seconds, children = _cpu(pending.pop())
+        total += seconds
+        pending += children
+    return total
+
+
+def postgres_cpu() -> float:
+    """Return the CPU seconds of every living `postgres` process (server and backends)."""
+    return sum(
+        _cpu(int(proc.name))[0]
+        for proc in Path("/proc").iterdir()
+        if proc.name.isdigit() and _comm(proc) == "postgres"
+    )
+
+
+def _comm(proc: Path) -> str:
+    try:
+        return (proc / "comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+class CpuMeter:
+    """CPU seconds per part of a run: temporal server, this process, children, postgres."""
+
+    def __init__(self, temporal_pid: int, children: dict[str, int] | None = None) -> None:
+        self.temporal_pid, self.children = temporal_pid, children or {}
+        self.start = self.read()
+
+    def read(self) -> dict[str, float]:
+        return {
+            "temporal": tree_cpu(self.temporal_pid),
+            "bench process": time.process_time(),
+            **{name: tree_cpu(pid) for name, pid in self.children.items()},
+            "postgres": postgres_cpu(),
+        }
+
+    def used(self) -> dict[str, float]:
+        return {name: value - self.start.get(name, 0.0) for name, value in self.read().items()}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -121,7 +185,9 @@ async def run_clients(total: int, clients: int, one) -> tuple[float, list[float]
     return time.perf_counter() - start, latencies
 
 
-async def bench_raw(address: str, total: int, clients: int, phases: int) -> tuple[float, list]:
+async def bench_raw(
+    address: str, total: int, clients: int, phases: int, temporal_pid: int
+) -> tuple[float, list, dict]:
     client = await Client.connect(address)
     queue = f"bench-raw-{uuid.uuid4()}"
     compile_workflow_modules([CrisisResponseWorkflow])  # as runworker does
@@ -153,7 +219,9 @@ async def bench_raw(address: str, total: int, clients: int, phases: int) -> tupl
             return latency
 
         await run_clients(clients, clients, one)  # warm-up
-        return await run_clients(total, clients, one)
+        meter = CpuMeter(temporal_pid)
+        elapsed, latencies = await run_clients(total, clients, one)
+        return elapsed, latencies, meter.used()
 
 
 # --- Django path: gunicorn + runworker + PostgreSQL ------------------------------------------
@@ -218,7 +286,9 @@ async def wait_for_pollers(address: str, queue: str, tmp: Path, timeout: float =
         await asyncio.sleep(0.2)
 
 
-async def bench_django(env: dict, total: int, clients: int, phases: int, tmp: Path):
+async def bench_django(
+    env: dict, total: int, clients: int, phases: int, tmp: Path, temporal_pid: int
+):
     http_port = free_port()
     procs = []
     with open(tmp / "gunicorn.log", "wb") as glog, open(tmp / "worker.log", "wb") as wlog:
@@ -274,7 +344,9 @@ async def bench_django(env: dict, total: int, clients: int, phases: int, tmp: Pa
                 return latency
 
             await run_clients(clients, clients, one)  # warm-up
-            return await run_clients(total, clients, one)
+            meter = CpuMeter(temporal_pid, {"gunicorn": procs[0].pid, "runworker": procs[1].pid})
+            elapsed, latencies = await run_clients(total, clients, one)
+            return elapsed, latencies, meter.used()
     finally:
         for proc in procs:
             devstack.stop_process(proc, 10)
@@ -329,9 +401,11 @@ async def main() -> None:
                 .splitlines()[-1]
             )
 
-            raw_elapsed, raw_lat = await bench_raw(address, args.crises, args.clients, args.phases)
-            dj_elapsed, dj_lat = await bench_django(
-                env, args.crises, args.clients, args.phases, tmp
+            raw_elapsed, raw_lat, raw_cpu = await bench_raw(
+                address, args.crises, args.clients, args.phases, server.pid
+            )
+            dj_elapsed, dj_lat, dj_cpu = await bench_django(
+                env, args.crises, args.clients, args.phases, tmp, server.pid
             )
         finally:
             devstack.stop_process(server, 10)
@@ -350,6 +424,13 @@ async def main() -> None:
             f"trigger latency, {name:<20} p50 {percentile(lat, 50) * 1000:6.1f} ms   "
             f"p95 {percentile(lat, 95) * 1000:6.1f} ms"
         )
+    print("CPU per crisis, ms (all processes on this machine, 2 cores: both paths are CPU-bound)")
+    for name, cpu in (("raw temporalio", raw_cpu), ("REST + runworker", dj_cpu)):
+        parts = "  ".join(
+            f"{part} {seconds / args.crises * 1000:5.1f}" for part, seconds in cpu.items()
+        )
+        total = sum(cpu.values()) / args.crises * 1000
+        print(f"  {name:<17} total {total:6.1f}   {parts}")
 
 
 if __name__ == "__main__":
