@@ -20,19 +20,20 @@ SUBJECT = "crisis"
 
 
 def audit(
-    crisis: Crisis, event_type: str, *, key: str, actor: str = "", run_id: str = "", **payload
+    crisis_id: str, event_type: str, *, key: str, actor: str = "", run_id: str = "", **payload
 ):
     """Record one crisis event once: `key` makes a repeat a no-op."""
+    workflow_id = workflow_id_for(crisis_id)
     return record_event(
         subject_kind=SUBJECT,
-        subject_id=crisis.crisis_id,
+        subject_id=crisis_id,
         event_type=event_type,
         phase=payload.get("phase_id", ""),
         actor=actor,
         payload=payload,
-        workflow_id=crisis.workflow_id,
+        workflow_id=workflow_id,
         run_id=run_id,
-        idempotency_key=f"{crisis.workflow_id}:{key}",
+        idempotency_key=f"{workflow_id}:{key}",
     )
 
 
@@ -72,7 +73,7 @@ def reject(crisis_id: str, errors: dict[str, list[str]], *, actor: str, run_id: 
     crisis.completed_at = now
     crisis.save(update_fields=["status", "error", "completed_at", "updated_at"])
     _skip_remaining(crisis, now)
-    audit(crisis, "crisis_rejected", key="rejected", actor=actor, run_id=run_id, errors=errors)
+    audit(crisis_id, "crisis_rejected", key="rejected", actor=actor, run_id=run_id, errors=errors)
 
 
 def initialize(
@@ -119,7 +120,7 @@ def _create_running(
         CrisisPhase.objects.bulk_create(missing, ignore_conflicts=True)
     if created:
         audit(
-            crisis,
+            crisis.crisis_id,
             "crisis_triggered",
             key="triggered",
             actor=actor,
@@ -157,33 +158,37 @@ def note_attempt_failed(crisis_id: str, phase_id: str, *, error: str) -> None:
     )
 
 
-@transaction.atomic
-def log_phase(data: LogMissionPhaseInput, *, actor: str, run_id: str = "") -> CrisisPhase:
-    """Record a phase's outcome; a repeat changes nothing."""
-    phase = (
-        CrisisPhase.objects.select_for_update()
-        .select_related("crisis")
-        .get(crisis__crisis_id=data.crisis_id, phase_id=data.phase_id)
-    )
+def log_phase(data: LogMissionPhaseInput, *, actor: str, run_id: str = "") -> None:
+    """Record a phase's outcome; a repeat changes nothing.
+
+    Raises:
+        CrisisPhase.DoesNotExist: when the crisis has no such phase.
+    """
     status = PhaseStatus.COMPLETED if data.status == "completed" else PhaseStatus.FAILED
-    phase.status = status
-    if status == PhaseStatus.FAILED:
-        phase.error = data.error or phase.error
+    now = timezone.now()
+    phases = CrisisPhase.objects.filter(crisis__crisis_id=data.crisis_id, phase_id=data.phase_id)
+    changes = {"status": status, "finished_at": Coalesce("finished_at", now), "updated_at": now}
     # A completed phase keeps its earlier attempts' last error: it explains the retries.
-    phase.finished_at = phase.finished_at or timezone.now()
-    phase.save(update_fields=["status", "error", "finished_at", "updated_at"])
-    payload = {"phase_id": phase.phase_id, "agent_id": phase.agent_id, "attempts": phase.attempts}
+    if status == PhaseStatus.FAILED and data.error:
+        changes["error"] = data.error
+    if not phases.update(**changes):
+        raise CrisisPhase.DoesNotExist(f"crisis {data.crisis_id} has no phase {data.phase_id}")
+    phase = phases.values("agent_id", "attempts", "error").get()
+    payload = {
+        "phase_id": data.phase_id,
+        "agent_id": phase["agent_id"],
+        "attempts": phase["attempts"],
+    }
     if status == PhaseStatus.FAILED:
-        payload["error"] = phase.error
+        payload["error"] = phase["error"]
     audit(
-        phase.crisis,
+        data.crisis_id,
         f"phase_{status}",
-        key=f"{phase.phase_id}:{status}",
+        key=f"{data.phase_id}:{status}",
         actor=actor,
         run_id=run_id,
         **payload,
     )
-    return phase
 
 
 def final_status(data: FinalizeCrisisInput) -> CrisisStatus:
@@ -215,7 +220,7 @@ def finalize(data: FinalizeCrisisInput, *, actor: str, run_id: str = "") -> Cris
             crisis.phases.filter(status=PhaseStatus.SKIPPED).values_list("phase_id", flat=True)
         )
         audit(
-            crisis,
+            crisis.crisis_id,
             "crisis_cancelled",
             key="cancelled",
             actor=crisis.cancel_requested_by or actor,
@@ -226,7 +231,7 @@ def finalize(data: FinalizeCrisisInput, *, actor: str, run_id: str = "") -> Cris
         )
     else:
         audit(
-            crisis,
+            crisis.crisis_id,
             "crisis_finalized",
             key="finalized",
             actor=actor,
@@ -254,9 +259,16 @@ def fail_unfinished(crisis: Crisis, error: str, *, actor: str) -> Crisis:
     crisis.save(update_fields=["status", "error", "completed_at", "updated_at"])
     _skip_remaining(crisis, now)
     if cancelled:
-        audit(crisis, "crisis_cancelled", key="cancelled", actor=crisis.cancel_requested_by)
+        audit(
+            crisis.crisis_id, "crisis_cancelled", key="cancelled", actor=crisis.cancel_requested_by
+        )
     else:
         audit(
-            crisis, "crisis_finalized", key="finalized", actor=actor, status="failed", error=error
+            crisis.crisis_id,
+            "crisis_finalized",
+            key="finalized",
+            actor=actor,
+            status="failed",
+            error=error,
         )
     return crisis

@@ -266,7 +266,7 @@ def create_crisis(
             request_missions = [MissionPhase(**mission) for mission in missions]
             CrisisPhase.objects.bulk_create(records.phase_rows(crisis, request_missions))
             records.audit(
-                crisis,
+                crisis.crisis_id,
                 "crisis_triggered",
                 key="triggered",
                 actor=actor,
@@ -386,7 +386,9 @@ def cancel_crisis(crisis: Crisis, *, actor: str) -> Crisis:
             crisis.cancel_requested_by = actor
             crisis.cancel_requested_at = timezone.now()
             crisis.save(update_fields=["cancel_requested_by", "cancel_requested_at", "updated_at"])
-            records.audit(crisis, "crisis_cancel_requested", key="cancel_requested", actor=actor)
+            records.audit(
+                crisis.crisis_id, "crisis_cancel_requested", key="cancel_requested", actor=actor
+            )
     try:
         known = run_sync(_cancel_workflow(crisis.workflow_id, f"cancelled by {actor}"))
     except RPCError as exc:
