@@ -70,6 +70,13 @@ for number in range(2, 13):
 SEQUENCE.append(("advance", "complete"))
 
 
+def message(kind: str, value: str) -> PhaseAdvanceSignal | ReviewVoteSignal:
+    """Return the advance or vote a sequence step stands for."""
+    if kind == "advance":
+        return PhaseAdvanceSignal(PhaseId(value), "bench", "")
+    return ReviewVoteSignal(ReviewAxis(value), VoteType.Accept, "bench")
+
+
 # --- baseline: raw temporalio, the origin's shape --------------------------------------------
 
 
@@ -156,10 +163,7 @@ class RawEpochWorkflow:
 
     @workflow.update
     async def step(self, kind: str, value: str) -> None:
-        if kind == "advance":
-            entry = [PhaseAdvanceSignal(PhaseId(value), "bench", ""), False]
-        else:
-            entry = [ReviewVoteSignal(ReviewAxis(value), VoteType.Accept, "bench"), False]
+        entry = [message(kind, value), False]
         self.pending.append(entry)
         await workflow.wait_condition(lambda: entry[1])
 
@@ -181,15 +185,10 @@ async def baseline_signals(client, task_queue: str) -> float:
     )
     started = time.perf_counter()
     for kind, value in SEQUENCE:
-        if kind == "advance":
-            await handle.signal(
-                RawEpochWorkflow.advance_phase, PhaseAdvanceSignal(PhaseId(value), "bench", "")
-            )
-        else:
-            await handle.signal(
-                RawEpochWorkflow.submit_vote,
-                ReviewVoteSignal(ReviewAxis(value), VoteType.Accept, "bench"),
-            )
+        signal = (
+            RawEpochWorkflow.advance_phase if kind == "advance" else RawEpochWorkflow.submit_vote
+        )
+        await handle.signal(signal, message(kind, value))
     assert await handle.result() == 12
     return time.perf_counter() - started
 
@@ -201,14 +200,8 @@ async def same_workflow_updates(client, task_queue: str) -> float:
     )
     started = time.perf_counter()
     for kind, value in SEQUENCE:
-        if kind == "advance":
-            await handle.execute_update(
-                EpochWorkflow.advance, PhaseAdvanceSignal(PhaseId(value), "bench", "")
-            )
-        else:
-            await handle.execute_update(
-                EpochWorkflow.vote, ReviewVoteSignal(ReviewAxis(value), VoteType.Accept, "bench")
-            )
+        update = EpochWorkflow.advance if kind == "advance" else EpochWorkflow.vote
+        await handle.execute_update(update, message(kind, value))
     assert (await handle.result()).successful_transition_count == 12
     return time.perf_counter() - started
 
