@@ -7,9 +7,12 @@ class AuditConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from audit import checks  # noqa: F401  (registers the system checks)
         from audit.activities import query_audit_events, record_audit_event
+        from audit.trails import init_worker_trail
         from workers import registry
 
+        registry.on_worker_start(init_worker_trail)
         # The audit activities live on the Aura protocol queue, as in aurad.
         registry.register(
             "aura",

@@ -4,11 +4,13 @@ import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 from temporalio import activity
 
 from audit import services
+from audit.activities import init_audit_trail
 from audit.events import AuditEvent, AuditTrail
 from audit.models import AuditEvent as AuditRow
 from aura_site.db import db_sync_to_async
@@ -193,3 +195,12 @@ def describe(trail: AuditTrail) -> str:
     if isinstance(trail, SqliteAuditTrail):
         return f"SqliteAuditTrail at {trail.db_path}"
     return type(trail).__name__
+
+
+async def init_worker_trail(config: Any) -> None:
+    """Worker start-up hook: give the audit activities the trail `--audit-trail` names."""
+    trail = make_audit_trail(config.audit_trail)
+    if isinstance(trail, SqliteAuditTrail):
+        await trail.ensure_schema()
+    init_audit_trail(trail)
+    logger.info("Audit trail initialized (%s).", describe(trail))

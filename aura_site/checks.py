@@ -1,25 +1,8 @@
 """System checks for Aura's configuration (`manage.py check`)."""
 
-from django.conf import settings
 from django.core.checks import Error, register
 
-from audit.trails import BACKEND_CHOICES, make_audit_trail
 from aura_site.temporal import settings_tls
-
-
-@register()
-def check_audit_trail(app_configs, **kwargs) -> list[Error]:
-    try:
-        make_audit_trail(settings.AURA_AUDIT_TRAIL)
-    except ValueError as exc:
-        return [
-            Error(
-                str(exc),
-                hint=f"Set AURA_AUDIT_TRAIL to one of {', '.join(BACKEND_CHOICES)}.",
-                id="aura.E001",
-            )
-        ]
-    return []
 
 
 @register()

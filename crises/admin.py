@@ -11,10 +11,12 @@ from django.views.decorators.http import require_POST
 
 from audit.models import AuditEvent
 from audit.services import user_actor
-from aura_site.temporal import TemporalUnavailable
+from aura_site.errors import DomainError
+from aura_site.runs import outbox
+from aura_site.runs.presentation import start_message, waiting_badge
 from crises import services
 from crises.api.serializers import CrisisSerializer
-from crises.exceptions import CrisisNotActive, InvalidCrisisRequest, WorkflowStartFailed
+from crises.exceptions import InvalidCrisisRequest
 from crises.forms import MissionFormSet, TriggerForm, missions_from
 from crises.models import Crisis
 
@@ -40,14 +42,16 @@ class CrisisAdmin(admin.ModelAdmin):
     list_per_page = 50
 
     def get_queryset(self, request: HttpRequest):
-        return super().get_queryset(request).with_progress()
+        return outbox.with_start(super().get_queryset(request).with_progress())
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, crisis: Crisis) -> str:
+        pending = (getattr(crisis, "start_json", None) or {}).get("state") == "pending"
         return format_html(
-            '<span class="crisis-status crisis-status-{}">{}</span>',
+            '<span class="crisis-status crisis-status-{}">{}</span>{}',
             crisis.status,
             crisis.get_status_display(),
+            format_html(' <span class="start-pending">waiting to start</span>') if pending else "",
         )
 
     @admin.display(description="progress")
@@ -103,13 +107,13 @@ class CrisisAdmin(admin.ModelAdmin):
             except InvalidCrisisRequest as exc:
                 for field, messages_ in exc.errors.items():
                     form.add_error(None, f"{field}: {' '.join(messages_)}")
-            except WorkflowStartFailed as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-                return HttpResponseRedirect(self._detail_url(services.get_crisis(exc.crisis_id)))
             else:
                 crisis = outcome.crisis
                 self.log_addition(request, crisis, [{"added": {}}])
-                self.message_user(request, f"Crisis {crisis.crisis_id} triggered.")
+                level, text = start_message(
+                    f"Crisis {crisis.crisis_id}", outcome.start, verb="triggered"
+                )
+                self.message_user(request, text, level)
                 return HttpResponseRedirect(self._detail_url(crisis))
         context = {
             **self.admin_site.each_context(request),
@@ -133,6 +137,7 @@ class CrisisAdmin(admin.ModelAdmin):
             "original": crisis,
             "phases": crisis.phases.all(),
             "summary": services.summary(crisis),
+            "waiting_badge": waiting_badge(outbox.intent_for(crisis.workflow_id)),
             "events": AuditEvent.objects.for_subject("crisis", crisis.crisis_id),
             "temporal_ui_url": services.temporal_ui_url(crisis),
             "duration": _duration(crisis.duration),
@@ -158,9 +163,7 @@ class CrisisAdmin(admin.ModelAdmin):
             raise PermissionDenied
         try:
             services.cancel_crisis(crisis, actor=user_actor(request.user))
-        except CrisisNotActive as exc:
-            self.message_user(request, str(exc), messages.WARNING)
-        except TemporalUnavailable as exc:
+        except DomainError as exc:
             self.message_user(request, str(exc), messages.ERROR)
         else:
             self.message_user(request, f"Cancel requested for crisis {crisis.crisis_id}.")

@@ -29,9 +29,10 @@ from temporalio.client import (
     WorkflowQueryFailedError,
 )
 from temporalio.exceptions import is_cancelled_exception
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from aura_site.db import db_sync_to_async
+from aura_site.runs import executions, outbox
 from aura_site.temporal import TemporalUnavailable, connect, tls_config
 from crises import records, services
 from crises.exceptions import WorkflowStartFailed
@@ -43,13 +44,6 @@ logger = logging.getLogger("crises.agency")
 
 # A query needs a worker; without one it would hang until the RPC deadline.
 _QUERY_TIMEOUT = timedelta(seconds=5)
-
-_CLOSED = {
-    WorkflowExecutionStatus.CANCELED: "cancelled",
-    WorkflowExecutionStatus.TERMINATED: "failed",
-    WorkflowExecutionStatus.TIMED_OUT: "failed",
-    WorkflowExecutionStatus.FAILED: "failed",
-}
 
 
 def _first(*values: str | None) -> str:
@@ -75,6 +69,17 @@ def _result_status(result: CrisisResult) -> str:
 def _recorded_result(workflow_id: str) -> dict[str, Any] | None:
     crisis = Crisis.objects.filter(workflow_id=workflow_id).first()
     return services.as_result(crisis) if crisis is not None else None
+
+
+def _closed_status(workflow_id: str, state: WorkflowExecutionStatus) -> dict[str, Any]:
+    """Close the record of a workflow that ended without a result; report what it says."""
+    crisis = Crisis.objects.filter(workflow_id=workflow_id).first()
+    if crisis is None:
+        return {"status": "failed", "error": state.name.lower()}
+    if crisis.is_active:
+        reason = executions.unrecorded_end(workflow_id, state, created_at=crisis.created_at)
+        crisis = records.fail_unfinished(crisis, reason or state.name.lower(), actor="agency")
+    return {"status": crisis.status} | services.as_result(crisis)
 
 
 class LiaraTemporalAgency:
@@ -180,12 +185,13 @@ class LiaraTemporalAgency:
             crises.exceptions.WorkflowStartFailed: when Temporal refused (recorded as failed).
         """
         client = self._require_client()
-        filled = services.with_seed_defaults(target_member, missions)
-        trigger = await db_sync_to_async(services.create_crisis)(
+        filled = services.with_agency_defaults(target_member, missions)
+        trigger = await db_sync_to_async(services.record_crisis)(
             target=target_member,
             missions=filled,
             initiated_by=initiated_by or "",
             actor=f"agency:{initiated_by}" if initiated_by else "agency",
+            task_queue=self.task_queue,
             id_taken=services.temporal_knows(client),
         )
         crisis = trigger.crisis
@@ -195,19 +201,23 @@ class LiaraTemporalAgency:
             crisis.crisis_id,
             len(filled),
         )
-        request = await db_sync_to_async(services.crisis_request)(crisis)
-        try:
-            await services.start_workflow(
-                crisis, request, client=client, task_queue=self.task_queue
+        assert trigger.intent is not None
+        start = await outbox.start_async(trigger.intent, client)
+        if start.failed:
+            raise WorkflowStartFailed(
+                f"Could not start crisis {crisis.crisis_id}: {start.error}",
+                crisis_id=crisis.crisis_id,
             )
-        except WorkflowStartFailed as exc:
-            await db_sync_to_async(records.fail_unfinished)(crisis, str(exc), actor="agency")
-            raise
-        logger.info(
-            "Crisis response workflow started - Workflow ID: %s, Crisis ID: %s",
-            crisis.workflow_id,
-            crisis.crisis_id,
-        )
+        if start.pending:
+            logger.warning(
+                "Crisis %s is recorded and waiting to start: %s", crisis.crisis_id, start.error
+            )
+        else:
+            logger.info(
+                "Crisis response workflow started - Workflow ID: %s, Crisis ID: %s",
+                crisis.workflow_id,
+                crisis.crisis_id,
+            )
         return crisis.workflow_id
 
     @staticmethod
@@ -220,18 +230,22 @@ class LiaraTemporalAgency:
     async def get_crisis_status(self, workflow_id: str) -> dict[str, Any]:
         """Return where a crisis stands, without waiting for it.
 
-        `status` is one of running, completed, partial_failure, failed, cancelled, not_found.
+        `status` is one of running, completed, partial_failure, failed, cancelled, not_found,
+        or `initiated` with `waiting_to_start` for a recorded crisis Temporal has not started.
         """
         client = self._require_client()
         workflow_id = self._workflow_id(workflow_id)
         handle = client.get_workflow_handle_for(CrisisResponseWorkflow.run, workflow_id)
-        try:
-            description = await handle.describe()
-        except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
-                return {"status": "not_found", "workflow_id": workflow_id}
-            raise
-        state = description.status
+        state = await executions.execution_status(workflow_id, client)
+        if state is None:
+            intent = await db_sync_to_async(outbox.intent_for)(workflow_id)
+            if intent is not None and intent.is_pending:
+                return {
+                    "status": "initiated",
+                    "workflow_id": workflow_id,
+                    "waiting_to_start": True,
+                }
+            return {"status": "not_found", "workflow_id": workflow_id}
         if state == WorkflowExecutionStatus.RUNNING:
             status: dict[str, Any] = {"status": "running", "workflow_id": workflow_id}
             try:
@@ -256,9 +270,8 @@ class LiaraTemporalAgency:
             return {"status": _result_status(result), "workflow_id": workflow_id} | _result_dict(
                 result
             )
-        status = {"status": _CLOSED.get(state, "failed"), "workflow_id": workflow_id}
-        recorded = await db_sync_to_async(_recorded_result)(workflow_id)
-        return status | (recorded or {"error": state.name.lower() if state else None})
+        closed = await db_sync_to_async(_closed_status)(workflow_id, state)
+        return {"workflow_id": workflow_id} | closed
 
     async def wait_for_crisis_completion(
         self, workflow_id: str, timeout: float | None = None

@@ -18,10 +18,14 @@ class CrisesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from aura_site.runs import outbox
         from crises import checks  # noqa: F401  (registers the system checks)
         from crises.activities import ACTIVITIES
+        from crises.services import SUBJECT_KIND, close_unstarted
         from crises.workflows import CrisisResponseWorkflow
         from workers import registry
+
+        outbox.register(SUBJECT_KIND, on_failed=close_unstarted)
 
         # `runworker` serves the crisis queue beside the Aura queue, whatever --task-queue says.
         registry.register(

@@ -1,20 +1,17 @@
-"""Errors of the crisis domain; each boundary (API, admin, CLI, agency) translates them."""
+"""Errors of the crisis domain; each knows its HTTP answer (aura_site.errors)."""
+
+from aura_site.errors import Conflict, DomainError, NotFound
 
 
-class CrisisError(Exception):
-    """Base class of the crisis domain's errors."""
-
-
-class InvalidCrisisRequest(CrisisError):
+class InvalidCrisisRequest(DomainError):
     """Raised when a crisis request breaks the rules; `errors` maps fields to messages."""
 
     def __init__(self, errors: dict[str, list[str]]) -> None:
-        self.errors = errors
         field, messages = next(iter(errors.items()))
-        super().__init__(f"{field}: {messages[0]}")
+        super().__init__(f"{field}: {messages[0]}", errors=errors)
 
 
-class CrisisNotFound(CrisisError):
+class CrisisNotFound(NotFound):
     """Raised when no crisis has the given crisis id or workflow id."""
 
     def __init__(self, reference: str) -> None:
@@ -22,17 +19,16 @@ class CrisisNotFound(CrisisError):
         super().__init__(f"No crisis with id or workflow id {reference!r}.")
 
 
-class CrisisNotActive(CrisisError):
+class CrisisNotActive(Conflict):
     """Raised when cancelling a crisis that has already ended."""
 
 
-class IdempotencyKeyReused(CrisisError):
-    """Raised when an Idempotency-Key comes back with a different request."""
+class WorkflowStartFailed(Conflict):
+    """Raised when a recorded crisis's workflow could not be started, for good."""
 
-
-class WorkflowStartFailed(CrisisError):
-    """Raised when the crisis was recorded but its workflow could not be started."""
+    code = "start_failed"
+    title = "Could not start"
 
     def __init__(self, message: str, *, crisis_id: str) -> None:
         self.crisis_id = crisis_id
-        super().__init__(message)
+        super().__init__(message, crisis_id=crisis_id)

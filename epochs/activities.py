@@ -11,7 +11,7 @@ import signal
 
 from temporalio import activity
 
-from epochs import conf, services
+from epochs import conf, records
 from epochs.constraints import ConstraintViolation, RuntimeConstraintChecker
 from epochs.inputs import (
     RecordBlockerInput,
@@ -38,7 +38,7 @@ async def check_constraints(state: EpochState, to_phase: PhaseId) -> list[Constr
 @activity.defn
 def record_transition(data: RecordTransitionInput) -> None:
     """Persist a transition (or refused attempt) and the epoch's resulting phase."""
-    services.save_transition(data)
+    records.save_transition(data)
     activity.logger.info(
         "Transition recorded: %s -> %s (triggered_by=%s)",
         data.record.from_phase,
@@ -50,25 +50,25 @@ def record_transition(data: RecordTransitionInput) -> None:
 @activity.defn
 def record_vote(data: RecordVoteInput) -> None:
     """Persist a review vote."""
-    services.save_vote(data)
+    records.save_vote(data)
 
 
 @activity.defn
 def record_blocker(data: RecordBlockerInput) -> None:
     """Persist a review finding's state."""
-    services.save_blocker(data)
+    records.save_blocker(data)
 
 
 @activity.defn
 def record_slice(data: RecordSliceInput) -> None:
     """Persist a worker slice's state."""
-    services.save_slice(data)
+    records.save_slice(data)
 
 
 @activity.defn
 def record_session(data: RecordSessionInput) -> None:
     """Persist an agent session."""
-    services.save_session(data)
+    records.save_session(data)
 
 
 async def _read_capped(stream: asyncio.StreamReader, limit: int) -> str:

@@ -12,10 +12,12 @@ from django.utils.html import format_html, format_html_join
 from temporalio.service import RPCError
 
 from audit.models import AuditEvent
-from aura_site.temporal import TemporalUnavailable
+from aura_site.errors import DomainError
+from aura_site.runs import outbox
+from aura_site.runs.presentation import start_message, waiting_badge
 from epochs import services
 from epochs.api.serializers import ID_REGEX
-from epochs.exceptions import EpochExists, EpochNotRunning, MoveRefused
+from epochs.exceptions import EpochExists, MoveRefused
 from epochs.models import Epoch
 from epochs.protocol import PHASE_SPECS, PhaseId, ReviewAxis, SeverityLevel, VoteType
 
@@ -66,7 +68,7 @@ class PhaseFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request, queryset):
-        return queryset.in_phase(self.value()) if self.value() else queryset
+        return queryset.filter(current_phase=self.value()) if self.value() else queryset
 
 
 @admin.register(Epoch)
@@ -75,7 +77,7 @@ class EpochAdmin(admin.ModelAdmin):
         "epoch_id",
         "progress",
         "current_phase",
-        "status",
+        "status_badge",
         "domain",
         "blocker_count",
         "started_by",
@@ -89,6 +91,18 @@ class EpochAdmin(admin.ModelAdmin):
 
     class Media:
         css = {"all": ["epochs/epochs.css"]}
+
+    def get_queryset(self, request: HttpRequest):
+        return outbox.with_start(super().get_queryset(request), "epoch_id")
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, epoch: Epoch) -> str:
+        pending = (getattr(epoch, "start_json", None) or {}).get("state") == "pending"
+        return format_html(
+            "{}{}",
+            epoch.get_status_display(),
+            format_html(' <span class="start-pending">waiting to start</span>') if pending else "",
+        )
 
     @admin.display(description="progress")
     def progress(self, epoch: Epoch) -> str:
@@ -123,17 +137,19 @@ class EpochAdmin(admin.ModelAdmin):
         form = StartEpochForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                epoch = services.start_epoch(
+                started = services.start_epoch(
                     epoch_id=form.cleaned_data["epoch_id"] or None,
                     request_description=form.cleaned_data["request_description"],
                     user=request.user,
                 )
             except EpochExists as exc:
                 form.add_error("epoch_id", str(exc))
-            except (TemporalUnavailable, RPCError) as exc:
-                form.add_error(None, f"The workflow could not be started: {exc}")
             else:
-                self.message_user(request, f"Epoch {epoch.epoch_id} started.", messages.SUCCESS)
+                epoch = started.epoch
+                level, text = start_message(
+                    f"Epoch {epoch.epoch_id}", started.start, verb="started"
+                )
+                self.message_user(request, text, level)
                 return HttpResponseRedirect(self._detail_url(epoch))
         context = {
             **self.admin_site.each_context(request),
@@ -155,6 +171,7 @@ class EpochAdmin(admin.ModelAdmin):
             "title": f"Epoch {epoch.epoch_id}",
             "epoch": epoch,
             "progress": progress_bar(epoch),
+            "waiting_badge": waiting_badge(outbox.intent_for(epoch.epoch_id)),
             "phase_name": PHASE_SPECS[epoch.current_phase].name
             if epoch.current_phase in PHASE_SPECS
             else "Complete",
@@ -240,9 +257,9 @@ class EpochAdmin(admin.ModelAdmin):
         except MoveRefused as refused:
             for violation in refused.violations:
                 self.message_user(request, f"Refused: {violation}", messages.ERROR)
-        except EpochNotRunning as exc:
+        except DomainError as exc:
             self.message_user(request, str(exc), messages.ERROR)
-        except (TemporalUnavailable, RPCError) as exc:
+        except RPCError as exc:
             self.message_user(request, f"Temporal is not available: {exc}", messages.ERROR)
         else:
             self.message_user(request, success, messages.SUCCESS)

@@ -1,20 +1,27 @@
 from django.apps import AppConfig
 
+from epochs.search_attributes import DEFINITIONS
+
 
 class EpochsConfig(AppConfig):
     name = "epochs"
     verbose_name = "Aura Protocol epochs"
     default_auto_field = "django.db.models.BigAutoField"
+    # The dev stack and the test servers register these (aura_site.temporal.search_attributes).
+    search_attributes = DEFINITIONS
 
     def ready(self) -> None:
         from django.core.checks import register
 
+        from aura_site.runs import outbox
         from epochs.activities import ACTIVITIES
         from epochs.checks import check_epoch_settings
+        from epochs.services import SUBJECT_KIND, close_unstarted, mark_started
         from epochs.workflows import EpochWorkflow, ReviewPhaseWorkflow, SliceWorkflow
         from workers import registry
 
         register(check_epoch_settings)
+        outbox.register(SUBJECT_KIND, on_failed=close_unstarted, on_started=mark_started)
 
         # Same queue as the audit activities the workflows call, as in aurad.
         registry.register(

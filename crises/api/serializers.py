@@ -5,6 +5,7 @@ from datetime import UTC
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from aura_site.api.starts import StartField
 from crises import services
 from crises.models import Crisis, CrisisPhase
 from crises.validation import (
@@ -61,6 +62,7 @@ class CrisisSerializer(serializers.ModelSerializer):
     completed_at = UTCDateTimeField(read_only=True)
     phases = CrisisPhaseSerializer(many=True, read_only=True)
     summary = serializers.SerializerMethodField()
+    start = StartField(help_text="The workflow start: `pending` while it waits to start.")
     temporal_ui_url = serializers.SerializerMethodField()
     initiated_by_user = serializers.SlugRelatedField(slug_field="username", read_only=True)
     cancel_requested_at = UTCDateTimeField(read_only=True)
@@ -77,6 +79,7 @@ class CrisisSerializer(serializers.ModelSerializer):
             "completed_at",
             "phases",
             "summary",
+            "start",
             "workflow_id",
             "temporal_ui_url",
             "initiated_by",
@@ -92,13 +95,7 @@ class CrisisSerializer(serializers.ModelSerializer):
     @staticmethod
     @extend_schema_field(SummarySerializer)
     def get_summary(crisis: Crisis) -> dict[str, int]:
-        # From the prefetched phases: no query per row in a list.
-        statuses = [phase.status for phase in crisis.phases.all()]
-        return {
-            "completed_phases": statuses.count("completed"),
-            "failed_phases": statuses.count("failed"),
-            "total_phases": len(statuses),
-        }
+        return services.summary(crisis)
 
     @staticmethod
     def get_temporal_ui_url(crisis: Crisis) -> str:

@@ -1,40 +1,18 @@
 """REST for crises: trigger, list, read, cancel and long-poll, all through crises.services."""
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from audit.services import user_actor
-from aura_site.api.exceptions import TemporalDown
-from aura_site.temporal import TemporalUnavailable
+from aura_site.api.starts import IDEMPOTENCY_PARAMETER, idempotency_key, start_status
+from aura_site.runs import outbox
 from crises import services
 from crises.api.filters import CrisisFilter
 from crises.api.serializers import CrisisSerializer, CrisisTriggerSerializer
-from crises.exceptions import (
-    CrisisNotActive,
-    CrisisNotFound,
-    IdempotencyKeyReused,
-    InvalidCrisisRequest,
-    WorkflowStartFailed,
-)
 from crises.models import Crisis
-
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The crisis is not in a state that allows this."
-    default_code = "conflict"
-
-
-class IdempotencyConflict(exceptions.APIException):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_detail = "The Idempotency-Key was used for a different request."
-    default_code = "idempotency_key_reused"
 
 
 class CrisisPermission(permissions.BasePermission):
@@ -68,13 +46,11 @@ class CrisisViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
-        return Crisis.objects.select_related("initiated_by_user").prefetch_related("phases")
+        crises = Crisis.objects.select_related("initiated_by_user").prefetch_related("phases")
+        return outbox.with_start(crises)
 
     def get_object(self) -> Crisis:
-        try:
-            crisis = services.get_crisis(self.kwargs[self.lookup_field])
-        except CrisisNotFound as exc:
-            raise exceptions.NotFound(str(exc)) from exc
+        crisis = services.get_crisis(self.kwargs[self.lookup_field])
         self.check_object_permissions(self.request, crisis)
         return crisis
 
@@ -84,52 +60,38 @@ class CrisisViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         request=CrisisTriggerSerializer,
-        parameters=[
-            OpenApiParameter(
-                IDEMPOTENCY_HEADER,
-                OpenApiTypes.STR,
-                OpenApiParameter.HEADER,
-                description="A repeat with the same key returns the same crisis (200).",
-            )
-        ],
-        responses={201: CrisisSerializer, 200: CrisisSerializer},
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={
+            201: CrisisSerializer,
+            202: OpenApiResponse(CrisisSerializer, "Recorded; waiting to start."),
+            200: OpenApiResponse(CrisisSerializer, "A repeat: the first request's crisis."),
+        },
     )
     def create(self, request: Request, *args, **kwargs) -> Response:
-        """Trigger a crisis; its workflow starts once the record is committed."""
+        """Trigger a crisis; its workflow starts once the record is committed.
+
+        When Temporal cannot take the start now, the answer is 202 and the crisis waits in
+        `initiated` (`start.state` pending) until a worker's reconciler starts it.
+        """
         trigger = CrisisTriggerSerializer(data=request.data)
         trigger.is_valid(raise_exception=True)
         data = trigger.validated_data
-        key = request.headers.get(IDEMPOTENCY_HEADER, "").strip() or None
-        if key and len(key) > 255:
-            raise exceptions.ValidationError({IDEMPOTENCY_HEADER: ["At most 255 characters."]})
-        try:
-            outcome = services.trigger_crisis(
-                target=data["target"],
-                missions=data["missions"],
-                initiated_by=data.get("initiated_by") or request.user.get_username(),
-                user=request.user,
-                actor=user_actor(request.user),
-                idempotency_key=key,
-            )
-        except InvalidCrisisRequest as exc:
-            raise exceptions.ValidationError(exc.errors) from exc
-        except IdempotencyKeyReused as exc:
-            raise IdempotencyConflict(str(exc)) from exc
-        except WorkflowStartFailed as exc:
-            raise TemporalDown(str(exc)) from exc
-        return self._render(outcome.crisis, 201 if outcome.created else 200)
+        outcome = services.trigger_crisis(
+            target=data["target"],
+            missions=data["missions"],
+            initiated_by=data.get("initiated_by") or request.user.get_username(),
+            user=request.user,
+            actor=user_actor(request.user),
+            idempotency_key=idempotency_key(request),
+        )
+        code = start_status(created=outcome.created, start=outcome.start, label="The crisis")
+        return self._render(outcome.crisis, code)
 
     @extend_schema(request=None, responses={202: CrisisSerializer, 409: OpenApiResponse()})
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, *args, **kwargs) -> Response:
         """Ask a running crisis to stop; the record turns `cancelled` when it has."""
-        crisis = self.get_object()
-        try:
-            crisis = services.cancel_crisis(crisis, actor=user_actor(request.user))
-        except CrisisNotActive as exc:
-            raise Conflict(str(exc)) from exc
-        except TemporalUnavailable as exc:
-            raise TemporalDown(str(exc)) from exc
+        crisis = services.cancel_crisis(self.get_object(), actor=user_actor(request.user))
         return self._render(crisis, status.HTTP_202_ACCEPTED)
 
     @extend_schema(

@@ -19,4 +19,4 @@ class EpochFilter(django_filters.FilterSet):
             phase = parse_phase_id(value)
         except ValueError as exc:
             raise ValidationError({"phase": [str(exc)]}) from None
-        return queryset.in_phase(phase.value)
+        return queryset.filter(current_phase=phase.value)

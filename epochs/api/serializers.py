@@ -4,6 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from aura_site.api.starts import StartField
 from epochs.inputs import EpochSnapshot
 from epochs.models import Epoch, EpochBlocker, EpochSession, EpochSlice, EpochTransition, EpochVote
 from epochs.protocol import (
@@ -106,6 +107,7 @@ class EpochSerializer(serializers.ModelSerializer):
     current_phase = phase_field()
     started_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     phase_name = serializers.SerializerMethodField()
+    start = StartField("epoch_id", help_text="The workflow start: `pending` while it waits.")
 
     class Meta:
         model = Epoch
@@ -116,6 +118,7 @@ class EpochSerializer(serializers.ModelSerializer):
             "phase_name",
             "domain",
             "status",
+            "start",
             "blocker_count",
             "last_error",
             "run_id",

@@ -1,47 +1,19 @@
 """REST endpoints of epochs: start, list, detail, and the protocol's moves as actions."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from rest_framework import mixins, permissions, status, viewsets
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, permissions, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
-from temporalio.service import RPCError
 
 from audit.api.serializers import AuditEventSerializer
 from audit.models import AuditEvent
-from aura_site.api.exceptions import TemporalDown
-from aura_site.temporal import TemporalUnavailable
+from aura_site.api.starts import IDEMPOTENCY_PARAMETER, idempotency_key, start_status
+from aura_site.runs import outbox
 from epochs import services
 from epochs.api import serializers
 from epochs.api.filters import EpochFilter
-from epochs.exceptions import (
-    Conflict,
-    EpochExists,
-    EpochNotRunning,
-    MoveRefused,
-    SliceCommandsDisabled,
-)
 from epochs.models import Epoch
-
-
-@contextmanager
-def domain_errors() -> Iterator[None]:
-    """Translate the epochs domain errors into their HTTP answers."""
-    try:
-        yield
-    except MoveRefused as exc:
-        raise Conflict(
-            str(exc), errors={exc.field: exc.violations}, violations=exc.violations
-        ) from exc
-    except (EpochExists, EpochNotRunning) as exc:
-        raise Conflict(str(exc)) from exc
-    except SliceCommandsDisabled as exc:
-        raise PermissionDenied(str(exc)) from exc
-    except (TemporalUnavailable, RPCError) as exc:
-        raise TemporalDown() from exc
 
 
 class EpochPermission(permissions.BasePermission):
@@ -84,7 +56,7 @@ class EpochViewSet(
     ordering_fields = ["created_at", "updated_at", "current_phase", "status"]
 
     def get_queryset(self):
-        return Epoch.objects.select_related("started_by")
+        return outbox.with_start(Epoch.objects.select_related("started_by"), "epoch_id")
 
     def get_serializer_class(self):
         return {
@@ -98,16 +70,25 @@ class EpochViewSet(
             "audit_events": AuditEventSerializer,
         }.get(self.action, serializers.EpochSerializer)
 
+    @extend_schema(
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={
+            201: serializers.EpochSerializer,
+            202: OpenApiResponse(serializers.EpochSerializer, "Recorded; waiting to start."),
+            200: OpenApiResponse(serializers.EpochSerializer, "A repeat: the first epoch."),
+        },
+    )
     def create(self, request: Request, *args, **kwargs) -> Response:
+        """Start an epoch; 202 while Temporal cannot take the start (a worker starts it later)."""
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        key = request.headers.get("Idempotency-Key") or None
-        replay = bool(key) and Epoch.objects.filter(idempotency_key=key).exists()
-        with domain_errors():
-            epoch = services.start_epoch(
-                **serializer.validated_data, user=request.user, idempotency_key=key
-            )
-        code = status.HTTP_200_OK if replay else status.HTTP_201_CREATED
+        started = services.start_epoch(
+            **serializer.validated_data,
+            user=request.user,
+            idempotency_key=idempotency_key(request),
+        )
+        code = start_status(created=started.created, start=started.start, label="The epoch")
+        epoch = self.get_queryset().get(pk=started.epoch.pk)
         return Response(serializers.epoch_detail(epoch, None), status=code)
 
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
@@ -118,8 +99,7 @@ class EpochViewSet(
         epoch = self.get_object()
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with domain_errors():
-            snapshot = operation(epoch, **serializer.validated_data, **extra, user=request.user)
+        snapshot = operation(epoch, **serializer.validated_data, **extra, user=request.user)
         epoch.refresh_from_db(from_queryset=self.get_queryset())
         return Response(serializers.epoch_detail(epoch, snapshot))
 

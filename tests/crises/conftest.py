@@ -8,12 +8,15 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
 from aura_site import temporal
+from aura_site.runs import outbox
 from crises import services
 from crises.activities import ACTIVITIES
+from crises.inputs import CrisisResult
 from crises.models import Crisis
 from crises.workflows import CrisisResponseWorkflow
 from workers.interceptors import DatabaseConnectionInterceptor
@@ -58,16 +61,18 @@ async def start_crisis(
     initiated_by: str = "pytest",
 ) -> tuple[Crisis, WorkflowHandle]:
     """Record a crisis as the service does and start its workflow on `client`."""
-    trigger = await sync_to_async(services.create_crisis)(
+    trigger = await sync_to_async(services.record_crisis)(
         target=target,
         missions=missions,
         initiated_by=initiated_by,
+        task_queue=settings.CRISIS_TASK_QUEUE,
         id_taken=services.temporal_knows(client),
     )
-    crisis = trigger.crisis
-    request = await sync_to_async(services.crisis_request)(crisis)
+    assert trigger.intent is not None
+    start = await outbox.start_async(trigger.intent, client, result_type=CrisisResult)
     # The handle start_workflow returns lets the time-skipping server skip while we wait.
-    return crisis, await services.start_workflow(crisis, request, client=client)
+    assert start.handle is not None, start
+    return trigger.crisis, start.handle
 
 
 async def reload(crisis: Crisis) -> Crisis:

@@ -28,10 +28,12 @@ def test_ids_are_id_safe(target, expected) -> None:
 @pytest.mark.django_db
 def test_triggers_in_the_same_second_never_collide(monkeypatch) -> None:
     # The origin's bug B3: two triggers for one target in one second got the same id.
-    monkeypatch.setattr(services, "base_crisis_id", lambda target: "crisis-target-alpha-17")
+    monkeypatch.setattr(
+        services.starting, "base_crisis_id", lambda target: "crisis-target-alpha-17"
+    )
     missions = services.cli_missions("target-alpha", ["recon"])
     ids = [
-        services.create_crisis(target="target-alpha", missions=missions).crisis.crisis_id
+        services.record_crisis(target="target-alpha", missions=missions).crisis.crisis_id
         for _ in range(3)
     ]
     assert ids == [
@@ -44,12 +46,12 @@ def test_triggers_in_the_same_second_never_collide(monkeypatch) -> None:
 
 @pytest.mark.django_db
 def test_lookup_by_either_id_and_invalid_requests_store_nothing() -> None:
-    crisis = services.create_crisis(
+    crisis = services.record_crisis(
         target="target-alpha", missions=services.cli_missions("target-alpha", ["recon"])
     ).crisis
     assert services.get_crisis(crisis.workflow_id) == services.get_crisis(crisis.crisis_id)
     with pytest.raises(InvalidCrisisRequest):
-        services.create_crisis(target="target-b", missions=[{"phase_id": "p"}])
+        services.record_crisis(target="target-b", missions=[{"phase_id": "p"}])
     assert Crisis.objects.count() == 1
 
 
@@ -61,7 +63,7 @@ def test_seed_mappings() -> None:
         "target": "t-a",
         "priority": 2,
     }
-    assert services.with_seed_defaults(
+    assert services.with_agency_defaults(
         "t-a", [{"extra": 1}, {"phase_id": "x", "priority": 7}]
     ) == [
         {

@@ -274,7 +274,7 @@ async def test_ids_temporal_still_knows_are_skipped(
     temporal_settings, crisis_worker, task_queue, monkeypatch
 ) -> None:
     # A workflow from records that are gone (e.g. a restored database) keeps its id taken.
-    monkeypatch.setattr(services, "base_crisis_id", lambda target: "crisis-target-old-17")
+    monkeypatch.setattr(services.starting, "base_crisis_id", lambda target: "crisis-target-old-17")
     old = await temporal_settings.start_workflow(
         CrisisResponseWorkflow.run,
         CrisisRequest(target_member="target-old", missions=[]),

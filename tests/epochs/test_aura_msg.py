@@ -11,10 +11,10 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.core.management import call_command
 
-from aura_site import devstack
 from epochs.inputs import SliceSubmission
 from epochs.management.commands.aura_msg import AuraMsgError
 from epochs.models import Epoch
+from epochs.search_attributes import DEFINITIONS
 from epochs.workflows import EpochWorkflow
 
 
@@ -205,7 +205,7 @@ async def test_the_origin_commands_end_to_end(
 async def test_register_search_attributes(temporal_env, monkeypatch) -> None:
     address = temporal_env.client.service_client.config.target_host
     name = f"AuraTest{uuid.uuid4().hex[:8]}"
-    monkeypatch.setitem(devstack.SEARCH_ATTRIBUTES, name, "Keyword")
+    monkeypatch.setitem(DEFINITIONS, name, "Keyword")
     command = sync_to_async(call_command)
 
     out = StringIO()

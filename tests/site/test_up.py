@@ -16,6 +16,7 @@ from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
 from aura_site import devstack
+from epochs.search_attributes import DEFINITIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -125,7 +126,7 @@ def test_up_runs_everything_and_stops_cleanly(up: Up) -> None:
         assert postgres is not None and alive(postgres)
         workflow_id = asyncio.run(start_a_workflow(f"127.0.0.1:{up.grpc}"))
         registered = asyncio.run(search_attributes(f"127.0.0.1:{up.grpc}"))
-        assert set(devstack.SEARCH_ATTRIBUTES) <= registered
+        assert set(DEFINITIONS) <= registered
     finally:
         code = up.stop(process)
 

@@ -103,7 +103,7 @@ async def test_startup_log_lines_match_the_seed(
     assert "INFO workers.worker runworker: config resolution:\n" in log
     assert "  namespace:      'default' (from: default)\n" in log
     assert f"  server_address: '{address}' (from: CLI --server-address)\n" in log
-    assert "INFO workers.worker Audit trail initialized (PostgresAuditTrail).\n" in log
+    assert "INFO audit.trails Audit trail initialized (PostgresAuditTrail).\n" in log
     assert (
         f"INFO workers.worker Worker running: namespace='default' task_queue='aura' "
         f"server='{address}'\n" in log

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from aura_site import devstack
+from aura_site.temporal import search_attributes
 
 WEB_HOST, WEB_PORT = "127.0.0.1", 8000
 
@@ -83,7 +84,9 @@ class DevStack:
         if not os.environ.get("TEMPORAL_ADDRESS"):
             self.say(f"Starting the Temporal dev server ({state_dir / 'temporal.db'})...")
             port, ui_port = self.temporal_ports
-            self.temporal = devstack.TemporalDevServer(state_dir, port=port, ui_port=ui_port)
+            self.temporal = devstack.TemporalDevServer(
+                state_dir, port=port, ui_port=ui_port, search_attributes=search_attributes()
+            )
             self.temporal.start()
             self.env["TEMPORAL_ADDRESS"] = self.temporal.address
             self.temporal_ui_url = f"http://127.0.0.1:{ui_port}"

@@ -7,15 +7,11 @@ from argparse import RawDescriptionHelpFormatter
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from aura_site.temporal import TemporalUnavailable
+from aura_site.errors import DomainError
+from aura_site.runs import outbox
 from crises import services
 from crises.api.serializers import CrisisSerializer
-from crises.exceptions import (
-    CrisisError,
-    CrisisNotActive,
-    InvalidCrisisRequest,
-    WorkflowStartFailed,
-)
+from crises.exceptions import InvalidCrisisRequest
 from crises.models import Crisis, CrisisStatus
 
 EPILOG = """\
@@ -89,7 +85,7 @@ class Command(BaseCommand):
             getattr(self, f"do_{options['verb']}")(options)
         except InvalidCrisisRequest as exc:
             raise CommandError(f"Invalid crisis request: {exc}") from exc
-        except (CrisisError, TemporalUnavailable) as exc:
+        except DomainError as exc:
             raise CommandError(str(exc)) from exc
 
     # --- output --------------------------------------------------------------------------
@@ -110,6 +106,9 @@ class Command(BaseCommand):
         out(f"Workflow ID: {crisis.workflow_id}")
         out(f"Target:      {crisis.target}")
         out(f"Status:      {crisis.status} ({_progress(crisis)})")
+        intent = outbox.intent_for(crisis.workflow_id)
+        if intent is not None and intent.is_pending:
+            out(f"Start:       waiting to start (attempt {intent.attempts}: {intent.last_error})")
         if crisis.error:
             out(f"Error:       {crisis.error}")
         if crisis.cancel_requested_by:
@@ -126,17 +125,19 @@ class Command(BaseCommand):
 
     def do_trigger(self, options) -> None:
         target = options["target"]
-        try:
-            outcome = services.trigger_crisis(
-                target=target,
-                missions=services.cli_missions(target, options["actions"]),
-                initiated_by=options["initiated_by"],
-                actor=f"cli:{getpass.getuser()}",
-                idempotency_key=options["idempotency_key"],
-            )
-        except WorkflowStartFailed as exc:
-            raise CommandError(f"{exc} (the crisis is recorded as failed)") from exc
+        outcome = services.trigger_crisis(
+            target=target,
+            missions=services.cli_missions(target, options["actions"]),
+            initiated_by=options["initiated_by"],
+            actor=f"cli:{getpass.getuser()}",
+            idempotency_key=options["idempotency_key"],
+        )
         crisis = outcome.crisis
+        if outcome.start is not None and outcome.start.failed:
+            raise CommandError(
+                f"Crisis {crisis.crisis_id} could not start: {outcome.start.error} "
+                "(the crisis is recorded as failed)"
+            )
         if self.as_json:
             self.emit_json(self.record(crisis))
             return
@@ -145,6 +146,11 @@ class Command(BaseCommand):
             f"Crisis {crisis.crisis_id} {verb}: {len(options['actions'])} mission phases"
         )
         self.stdout.write(f"Workflow ID: {crisis.workflow_id}")
+        if outcome.start is not None and outcome.start.pending:
+            self.stdout.write(
+                f"Waiting to start: Temporal cannot take it now ({outcome.start.error}); "
+                "a worker starts it as soon as Temporal is reachable."
+            )
         self.stdout.write(f"View in UI: {services.temporal_ui_url(crisis)}")
 
     def do_status(self, options) -> None:
@@ -209,10 +215,7 @@ class Command(BaseCommand):
     def do_cancel(self, options) -> None:
         crisis = services.get_crisis(options["crisis"])
         actor = options["actor"] or f"cli:{getpass.getuser()}"
-        try:
-            crisis = services.cancel_crisis(crisis, actor=actor)
-        except CrisisNotActive as exc:
-            raise CommandError(str(exc)) from exc
+        crisis = services.cancel_crisis(crisis, actor=actor)
         if self.as_json:
             self.emit_json(self.record(crisis))
         else:

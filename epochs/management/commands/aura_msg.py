@@ -177,11 +177,9 @@ class Command(BaseCommand):
     def do_epoch_start(self, options: dict[str, Any]) -> None:
         epoch_id = options["epoch_id"]
         try:
-            epoch = services.start_epoch(
+            started = services.start_epoch(
                 epoch_id=epoch_id, request_description=options["description"], actor="cli"
             )
-        except TemporalUnavailable as exc:
-            raise self._connection_error(settings.TEMPORAL_ADDRESS, exc) from exc
         except EpochExists as exc:
             raise AuraMsgError(
                 "workflow error",
@@ -191,8 +189,29 @@ class Command(BaseCommand):
                 fix="choose another --epoch-id",
                 returncode=3,
             ) from exc
+        epoch, start = started.epoch, started.start
+        if start is not None and start.failed:
+            raise AuraMsgError(
+                "workflow error",
+                f"epoch '{epoch.epoch_id}' could not start",
+                why=start.error,
+                impact="the epoch is recorded as failed",
+                fix="choose another --epoch-id",
+                returncode=3,
+            )
+        waiting = start is not None and start.pending
         if options["format"] == "json":
-            self.stdout.write(json.dumps({"workflow_id": epoch.epoch_id, "run_id": epoch.run_id}))
+            self.stdout.write(
+                json.dumps(
+                    {"workflow_id": epoch.epoch_id, "run_id": epoch.run_id, "waiting": waiting}
+                )
+            )
+        elif waiting:
+            self.stdout.write(
+                f"Recorded epoch: workflow_id={epoch.epoch_id}, waiting to start "
+                f"({start.error}); a worker starts it once Temporal at "
+                f"{settings.TEMPORAL_ADDRESS} is reachable"
+            )
         else:
             self.stdout.write(
                 f"Started epoch: workflow_id={epoch.epoch_id}, run_id={epoch.run_id}"

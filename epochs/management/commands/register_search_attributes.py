@@ -11,8 +11,8 @@ from temporalio.api.operatorservice.v1 import (
 )
 from temporalio.service import RPCError
 
-from aura_site import devstack
 from aura_site.temporal import TemporalUnavailable, connect, settings_tls
+from epochs.search_attributes import DEFINITIONS
 
 TYPES = {
     "Text": IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
@@ -47,7 +47,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  {name}: already registered")
         verb = "would add" if options["dry_run"] else "added"
         for name in added:
-            self.stdout.write(f"  {name}: {verb} ({devstack.SEARCH_ATTRIBUTES[name]})")
+            self.stdout.write(f"  {name}: {verb} ({DEFINITIONS[name]})")
         self.stdout.write(
             f"{len(added)} search attribute(s) {verb}, {len(present)} already present "
             f"on namespace {namespace!r} at {address}."
@@ -71,7 +71,7 @@ class Command(BaseCommand):
         existing = dict(listing.custom_attributes)
         missing: dict[str, int] = {}
         present: list[str] = []
-        for name, kind in devstack.SEARCH_ATTRIBUTES.items():
+        for name, kind in DEFINITIONS.items():
             if name not in existing:
                 missing[name] = TYPES[kind]
             elif existing[name] != TYPES[kind]:

@@ -1,0 +1,77 @@
+"""How every start endpoint answers: 201 started, 202 waiting to start, 200 a repeat."""
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.request import Request
+
+from aura_site.errors import StartRefused
+from aura_site.runs import outbox
+from aura_site.runs.idempotency import HEADER, clean_key
+from aura_site.runs.models import StartIntent
+from aura_site.runs.outbox import StartOutcome
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description=(
+        "Makes the start safe to retry. Scoped to the authenticated user: a repeat with the "
+        "same key and body returns the same record (200) and starts nothing; the same key "
+        "with another body is refused (422)."
+    ),
+)
+
+
+def idempotency_key(request: Request) -> str | None:
+    return clean_key(request.headers.get(HEADER))
+
+
+def start_status(*, created: bool, start: StartOutcome | None, label: str) -> int:
+    """Return the HTTP status of a start's answer.
+
+    Raises:
+        StartRefused: Temporal refused the workflow for good (the record says so too).
+    """
+    if not created:
+        return status.HTTP_200_OK
+    if start is not None and start.failed:
+        raise StartRefused(f"{label} was recorded but could not start: {start.error}")
+    if start is None or start.pending:
+        return status.HTTP_202_ACCEPTED
+    return status.HTTP_201_CREATED
+
+
+class StartSerializer(serializers.Serializer):
+    """Where a record's workflow start stands; `pending` means waiting to start."""
+
+    state = serializers.ChoiceField(choices=StartIntent.State.choices)
+    attempts = serializers.IntegerField()
+    last_error = serializers.CharField()
+    next_attempt_at = serializers.DateTimeField()
+    give_up_at = serializers.DateTimeField()
+
+
+@extend_schema_field(StartSerializer(allow_null=True))
+class StartField(serializers.Field):
+    """A record's start intent, from `outbox.with_start()` or else looked up (null: none)."""
+
+    def __init__(self, workflow_id_field: str = "workflow_id", **kwargs: Any) -> None:
+        self.workflow_id_field = workflow_id_field
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, record: Any) -> dict[str, Any] | None:
+        if hasattr(record, "start_json"):
+            return record.start_json
+        intent = outbox.intent_for(getattr(record, self.workflow_id_field))
+        if intent is None:
+            return None
+        return {
+            "state": intent.state,
+            "attempts": intent.attempts,
+            "last_error": intent.last_error,
+            "next_attempt_at": intent.next_attempt_at.isoformat(),
+            "give_up_at": intent.give_up_at.isoformat(),
+        }

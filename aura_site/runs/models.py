@@ -1,0 +1,53 @@
+"""Start intents: the outbox rows that make a workflow start survive a Temporal outage."""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+
+class StartIntent(models.Model):
+    """A workflow start committed with its record; pending until Temporal has accepted it."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting to start"
+        STARTED = "started", "Started"
+        FAILED = "failed", "Could not start"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    subject_kind = models.CharField(
+        max_length=32, help_text="What the workflow runs, e.g. crisis."
+    )
+    subject_id = models.CharField(max_length=200)
+    workflow_id = models.CharField(max_length=200, unique=True)
+    workflow_type = models.CharField(max_length=200)
+    task_queue = models.CharField(max_length=200)
+    arguments = models.JSONField(
+        help_text="The workflow's input as Temporal's JSON converter writes it."
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    give_up_at = models.DateTimeField()
+    last_error = models.TextField(blank=True)
+    run_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(state="pending"),
+                name="runs_pending_due",
+            ),
+            models.Index(fields=["subject_kind", "subject_id"], name="runs_subject"),
+        ]
+
+    def __str__(self) -> str:
+        return f"start of {self.workflow_id} ({self.state})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.state == self.State.PENDING

@@ -1,0 +1,33 @@
+"""How a start's state reads in the admin: one message and one badge for every domain."""
+
+from django.contrib import messages
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from aura_site.runs.models import StartIntent
+from aura_site.runs.outbox import StartOutcome
+
+
+def start_message(label: str, start: StartOutcome | None, *, verb: str) -> tuple[int, str]:
+    """Return the admin message level and text after a start request for `label`."""
+    if start is None:
+        return messages.INFO, f"{label} was already {verb} by an identical request."
+    if start.pending:
+        return messages.WARNING, (
+            f"{label} {verb}; waiting to start: Temporal cannot take it now ({start.error}). "
+            "A worker starts it as soon as Temporal is reachable."
+        )
+    if start.failed:
+        return messages.ERROR, f"{label} could not start: {start.error}"
+    return messages.SUCCESS, f"{label} {verb}."
+
+
+def waiting_badge(intent: StartIntent | None) -> SafeString:
+    """Return the "waiting to start" badge of a pending start (empty otherwise)."""
+    if intent is None or not intent.is_pending:
+        return mark_safe("")
+    return format_html(
+        '<span class="start-pending" title="{}">waiting to start (attempt {})</span>',
+        intent.last_error or "not tried yet",
+        intent.attempts,
+    )

@@ -1,0 +1,49 @@
+"""The crisis operations every way in calls: REST, admin, `manage.py crisis`, the agency."""
+
+from crises.services.ids import (
+    base_crisis_id,
+    cli_missions,
+    free_crisis_id,
+    id_safe,
+    with_agency_defaults,
+)
+from crises.services.presentation import as_result, summary, temporal_ui_url
+from crises.services.runs import (
+    MAX_WAIT_SECONDS,
+    cancel_crisis,
+    get_crisis,
+    refresh_crisis,
+    wait_for_crisis,
+)
+from crises.services.starting import (
+    SUBJECT_KIND,
+    Trigger,
+    close_unstarted,
+    crisis_request,
+    record_crisis,
+    temporal_knows,
+    trigger_crisis,
+)
+
+__all__ = [
+    "MAX_WAIT_SECONDS",
+    "SUBJECT_KIND",
+    "Trigger",
+    "as_result",
+    "base_crisis_id",
+    "cancel_crisis",
+    "cli_missions",
+    "close_unstarted",
+    "crisis_request",
+    "free_crisis_id",
+    "get_crisis",
+    "id_safe",
+    "record_crisis",
+    "refresh_crisis",
+    "summary",
+    "temporal_knows",
+    "temporal_ui_url",
+    "trigger_crisis",
+    "wait_for_crisis",
+    "with_agency_defaults",
+]

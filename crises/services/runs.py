@@ -1,0 +1,96 @@
+"""Asking Temporal about a crisis: look it up, cancel it, refresh it, wait for it."""
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+from temporalio.service import RPCError
+
+from aura_site.runs import executions, outbox
+from aura_site.temporal import TemporalUnavailable, run_sync
+from crises import records
+from crises.exceptions import CrisisNotActive, CrisisNotFound
+from crises.models import Crisis
+
+logger = logging.getLogger(__name__)
+
+MAX_WAIT_SECONDS = 60
+CANCELLED_UNSTARTED = "cancelled before it started"
+
+
+def get_crisis(reference: str) -> Crisis:
+    """Return the crisis whose crisis id or workflow id is `reference`.
+
+    Raises:
+        CrisisNotFound: when there is none.
+    """
+    try:
+        return Crisis.objects.by_reference(reference.strip())
+    except Crisis.DoesNotExist:
+        raise CrisisNotFound(reference) from None
+
+
+def cancel_crisis(crisis: Crisis, *, actor: str) -> Crisis:
+    """Ask a running crisis to stop: the current mission stops, the rest is skipped.
+
+    The workflow finalizes the record as `cancelled`; this returns before it has. A crisis
+    still waiting to start is cancelled here and then, with no call to Temporal needed.
+
+    Raises:
+        CrisisNotActive: when the crisis has already ended.
+        TemporalUnavailable: when Temporal cannot be reached.
+    """
+    with transaction.atomic():
+        crisis = Crisis.objects.select_for_update().get(pk=crisis.pk)
+        if not crisis.is_active:
+            raise CrisisNotActive(
+                f"Crisis {crisis.crisis_id} has already ended ({crisis.get_status_display()})."
+            )
+        if crisis.cancel_requested_at is None:
+            crisis.cancel_requested_by = actor
+            crisis.cancel_requested_at = timezone.now()
+            crisis.save(update_fields=["cancel_requested_by", "cancel_requested_at", "updated_at"])
+            records.audit(
+                crisis.crisis_id, "crisis_cancel_requested", key="cancel_requested", actor=actor
+            )
+    intent = outbox.intent_for(crisis.workflow_id)
+    if intent is not None and intent.is_pending:
+        outbox.fail(intent, CANCELLED_UNSTARTED)
+        crisis.refresh_from_db()
+    try:
+        known = run_sync(executions.cancel_execution(crisis.workflow_id, f"cancelled by {actor}"))
+    except TemporalUnavailable:
+        if not crisis.is_active:  # it never started: nothing left to tell Temporal
+            return crisis
+        raise
+    except RPCError as exc:
+        raise TemporalUnavailable(f"Temporal refused the cancel request: {exc}") from exc
+    if not known:  # the workflow never started: nothing else will close the record
+        crisis = records.fail_unfinished(crisis, CANCELLED_UNSTARTED, actor=actor)
+    return crisis
+
+
+def refresh_crisis(crisis: Crisis) -> Crisis:
+    """Return the crisis as recorded, closing it if its workflow ended without saying so.
+
+    Temporal may be down: the record is then returned as it stands.
+    """
+    crisis.refresh_from_db()
+    if not crisis.is_active:
+        return crisis
+    reason = executions.check_run(crisis.workflow_id, created_at=crisis.created_at)
+    if reason is None:
+        return crisis
+    return records.fail_unfinished(crisis, reason, actor="")
+
+
+def wait_for_crisis(crisis: Crisis, *, timeout: float) -> tuple[Crisis, bool]:
+    """Wait up to `timeout` seconds for the crisis to end; return it and whether it ended."""
+    crisis.refresh_from_db()
+    if crisis.is_active and timeout > 0:
+        try:
+            run_sync(executions.wait_closed(crisis.workflow_id, min(timeout, MAX_WAIT_SECONDS)))
+        except (TemporalUnavailable, RPCError) as exc:
+            logger.warning("Cannot wait for crisis %s: %s", crisis.crisis_id, exc)
+    crisis = refresh_crisis(crisis)
+    return crisis, not crisis.is_active

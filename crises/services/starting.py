@@ -1,0 +1,194 @@
+"""Triggering a crisis: record, phases, audit event and start intent commit together.
+
+The workflow starts right after the commit (the fast path); when Temporal cannot take it, the
+crisis stays `initiated`, waiting to start, and a reconciler starts it later.
+"""
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from aura_site.runs import executions, outbox
+from aura_site.runs.idempotency import create_once, fingerprint
+from aura_site.runs.models import StartIntent
+from aura_site.temporal import TemporalUnavailable, run_sync
+from crises import records
+from crises.exceptions import InvalidCrisisRequest
+from crises.inputs import CrisisRequest, MissionPhase
+from crises.models import Crisis, CrisisPhase
+from crises.services.ids import base_crisis_id, free_crisis_id
+from crises.validation import request_errors
+from crises.workflows import CrisisResponseWorkflow, workflow_id_for
+
+SUBJECT_KIND = "crisis"
+# Ids a racing trigger may take between choosing and inserting one.
+_ID_TRIES = 5
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """A trigger's outcome: the crisis, whether this call created it, and how its start went.
+
+    `start` is None for a repeated request (it started nothing).
+    """
+
+    crisis: Crisis
+    created: bool
+    start: outbox.StartOutcome | None = None
+    intent: StartIntent | None = None
+
+
+def crisis_request(
+    crisis: Crisis, missions: Sequence[MissionPhase] | None = None
+) -> CrisisRequest:
+    """Return the workflow input of a recorded crisis."""
+    if missions is None:
+        missions = [
+            MissionPhase(
+                phase_id=phase.phase_id,
+                agent_id=phase.agent_id,
+                action=phase.action,
+                target=phase.target,
+                priority=phase.priority,
+            )
+            for phase in crisis.phases.all()
+        ]
+    return CrisisRequest(
+        target_member=crisis.target,
+        missions=list(missions),
+        crisis_id=crisis.crisis_id,
+        initiated_by=crisis.initiated_by or None,
+    )
+
+
+def temporal_knows(client: Client | None = None) -> Callable[[str], bool]:
+    """Return a check whether Temporal already has a workflow with a given id.
+
+    An unreachable Temporal knows nothing: the start intent waits, and a clash found then
+    fails the start with a clear error.
+    """
+
+    def knows(workflow_id: str) -> bool:
+        try:
+            return run_sync(executions.workflow_known(workflow_id, client))
+        except (TemporalUnavailable, RPCError, RuntimeError):
+            return False
+
+    return knows
+
+
+def _validated(
+    target: str, missions: Sequence[Mapping[str, Any]], initiated_by: str
+) -> list[MissionPhase]:
+    errors = request_errors(target, missions)
+    if len(initiated_by or "") > 200:
+        errors["initiated_by"] = ["Ensure this field has no more than 200 characters."]
+    if errors:
+        raise InvalidCrisisRequest(errors)
+    return [MissionPhase(**{"priority": 1, **mission}) for mission in missions]
+
+
+def record_crisis(
+    *,
+    target: str,
+    missions: Sequence[Mapping[str, Any]],
+    initiated_by: str = "",
+    user: Any = None,
+    actor: str = "",
+    idempotency_key: str | None = None,
+    task_queue: str | None = None,
+    id_taken: Callable[[str], bool] | None = None,
+) -> Trigger:
+    """Validate and record a crisis (status `initiated`) with its start intent; start nothing.
+
+    Args:
+        id_taken: tells whether a workflow id is taken outside the records
+            (`temporal_knows()`); by default only the records count.
+
+    Raises:
+        InvalidCrisisRequest: the request breaks the rules (nothing is stored).
+        IdempotencyKeyReused: the key was used before for a different request.
+    """
+    phases = _validated(target, missions, initiated_by)
+    user = user if getattr(user, "is_authenticated", False) else None
+    digest = fingerprint(target, [vars(phase) for phase in phases], initiated_by or "")
+    made: dict[str, StartIntent] = {}
+
+    def create(crisis_id: str) -> Crisis:
+        crisis = Crisis.objects.create(
+            crisis_id=crisis_id,
+            workflow_id=workflow_id_for(crisis_id),
+            target=target,
+            initiated_by=initiated_by or "",
+            initiated_by_user=user,
+            idempotency_key=idempotency_key,
+            request_fingerprint=digest,
+        )
+        CrisisPhase.objects.bulk_create(records.phase_rows(crisis, phases))
+        records.audit(
+            crisis_id,
+            "crisis_triggered",
+            key="triggered",
+            actor=actor,
+            target=target,
+            initiated_by=initiated_by or "",
+            phases=len(phases),
+        )
+        made["intent"] = outbox.enqueue(
+            subject_kind=SUBJECT_KIND,
+            subject_id=crisis_id,
+            workflow_id=crisis.workflow_id,
+            workflow=CrisisResponseWorkflow,
+            arg=crisis_request(crisis, phases),
+            task_queue=task_queue or settings.CRISIS_TASK_QUEUE,
+        )
+        return crisis
+
+    base_id, clashed = base_crisis_id(target), set()
+    for _ in range(_ID_TRIES):
+        crisis_id = free_crisis_id(base_id, taken=lambda wf: wf in clashed or _taken(wf, id_taken))
+        try:
+            with transaction.atomic():
+                crisis, created = create_once(
+                    Crisis,
+                    user_field="initiated_by_user",
+                    user=user,
+                    key=idempotency_key,
+                    digest=digest,
+                    create=lambda crisis_id=crisis_id: create(crisis_id),
+                )
+        except IntegrityError:  # a racing trigger took this id first
+            clashed.add(workflow_id_for(crisis_id))
+            continue
+        return Trigger(crisis, created, intent=made.get("intent"))
+    raise AssertionError(f"no free crisis id for {base_id}")
+
+
+def _taken(workflow_id: str, id_taken: Callable[[str], bool] | None) -> bool:
+    return id_taken is not None and id_taken(workflow_id)
+
+
+def trigger_crisis(**request: Any) -> Trigger:
+    """Record a crisis and start its workflow right after the commit.
+
+    Takes `record_crisis`'s arguments. A repeat with the same `idempotency_key` returns the
+    first crisis and starts nothing. A start Temporal cannot take now stays pending.
+    """
+    trigger = record_crisis(id_taken=temporal_knows(), **request)
+    if not trigger.created or trigger.intent is None:
+        return trigger
+    start = outbox.start_after_commit(trigger.intent)
+    trigger.crisis.refresh_from_db()
+    return Trigger(trigger.crisis, True, start, trigger.intent)
+
+
+def close_unstarted(crisis_id: str, error: str) -> None:
+    """Outbox hook: the crisis's workflow will never start, so the record says why."""
+    crisis = Crisis.objects.filter(crisis_id=crisis_id).first()
+    if crisis is not None:
+        records.fail_unfinished(crisis, f"could not start: {error}", actor="")
