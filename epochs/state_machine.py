@@ -39,6 +39,9 @@ SLICE_GATED: frozenset[tuple[PhaseId, PhaseId]] = frozenset(
 )
 # In these phases a single REVISE vote leaves only the backward loop available.
 REVISE_DRIVES_BACK: frozenset[PhaseId] = frozenset({PhaseId.P4_Review, PhaseId.P10_CodeReview})
+REVIEW_PHASES = (PhaseId.P4_Review, PhaseId.P10_CodeReview)
+SLICE_PHASES = (PhaseId.P8_ImplPlan, PhaseId.P9_Slice)
+COMPLETE_MESSAGE = "Epoch is already COMPLETE; no further transitions are possible."
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,7 @@ class EpochStateMachine:
         """Return why advancing to `to_phase` would be refused; empty means it is allowed."""
         current = self._state.current_phase
         if current == PhaseId.Complete:
-            return ["Epoch is already COMPLETE; no further transitions are possible."]
+            return [COMPLETE_MESSAGE]
         spec = self._specs.get(current)
         if spec is None:
             return [f"Current phase {current!r} has no spec in the transition table."]
@@ -296,6 +299,63 @@ class EpochStateMachine:
             for slice_id, status in self._state.slices.items()
             if status != SliceStatus.Succeeded
         )
+
+    # --- rules of the other requests: why each would be refused (empty: allowed) ---------
+
+    def complete_violations(self) -> list[str]:
+        """Refuse every request once the epoch is complete."""
+        return [COMPLETE_MESSAGE] if self._state.current_phase == PhaseId.Complete else []
+
+    def vote_violations(self) -> list[str]:
+        """Votes are taken in the review phases only."""
+        phase = self._state.current_phase
+        if phase in REVIEW_PHASES:
+            return []
+        return self.complete_violations() or [
+            f"Votes are only accepted in the review phases p4 and p10; "
+            f"the epoch is in {phase.value}."
+        ]
+
+    def severity_of(
+        self, blocker_id: str, severity: SeverityLevel | str, resolved: bool
+    ) -> SeverityLevel:
+        """Return a finding's severity; a resolution finds it by id among the open ones."""
+        if resolved:
+            for level, ids in self._state.severity_groups.items():
+                if blocker_id in ids:
+                    return SeverityLevel(level)
+        return SeverityLevel(severity)
+
+    def blocker_violations(
+        self, blocker_id: str, severity: SeverityLevel | str, resolved: bool
+    ) -> list[str]:
+        """A finding needs an id; only an open one can be resolved, and only once opened."""
+        if violations := self.complete_violations():
+            return violations
+        if not blocker_id:
+            return ["A finding needs a blocker_id."]
+        level = self.severity_of(blocker_id, severity, resolved)
+        open_ids = self._state.severity_groups.get(level, set())
+        if resolved and blocker_id not in open_ids:
+            return [f"Finding {blocker_id!r} is not open."]
+        if not resolved and blocker_id in open_ids:
+            return [f"Finding {blocker_id!r} is already open."]
+        return []
+
+    def slice_violations(self, slice_id: str) -> list[str]:
+        """Slices are submitted in p8/p9, and not again while pending or running."""
+        if violations := self.complete_violations():
+            return violations
+        phase = self._state.current_phase
+        if phase not in SLICE_PHASES:
+            return [
+                f"Slices can only be submitted in p8 (Impl Plan) or p9 (Worker Slices); "
+                f"the epoch is in {phase.value}."
+            ]
+        status = self._state.slices.get(slice_id)
+        if status in (SliceStatus.Pending, SliceStatus.Running):
+            return [f"Slice {slice_id!r} is already {status.value}."]
+        return []
 
     def _has_revise(self) -> bool:
         """Return True if any axis has voted REVISE."""

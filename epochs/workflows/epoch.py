@@ -1,5 +1,4 @@
-"""The Aura Protocol v3 workflows: `EpochWorkflow` and its `SliceWorkflow` / `ReviewPhaseWorkflow`
-children.
+"""`EpochWorkflow`: one epoch of the Aura Protocol v3, with its review and slice children.
 
 No Django here (the sandbox re-imports this module): activities are called by name and the
 pure protocol core comes in through `imports_passed_through`.
@@ -10,11 +9,9 @@ from __future__ import annotations
 import asyncio
 from copy import deepcopy
 from dataclasses import dataclass, replace
-from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -43,7 +40,6 @@ with workflow.unsafe.imports_passed_through():
         SliceInput,
         SliceProgressSignal,
         SliceRecord,
-        SliceResult,
         SliceSubmission,
     )
     from epochs.protocol import (
@@ -51,41 +47,39 @@ with workflow.unsafe.imports_passed_through():
         EventType,
         PhaseId,
         ReviewAxis,
-        ReviewCycleRecord,
-        ReviewCycleSignal,
-        SeverityLevel,
-        SliceCompleteSignal,
         SliceExecutionConfig,
         SliceMode,
-        SliceStartSignal,
         SliceStatus,
         Transition,
         VoteType,
     )
-    from epochs.state_machine import EpochState, EpochStateMachine, TransitionError
+    from epochs.search_attributes import (
+        SA_DOMAIN,
+        SA_EPOCH_ID,
+        SA_LAST_EVENT_TYPE,
+        SA_PHASE,
+        SA_ROLE,
+        SA_STATUS,
+    )
+    from epochs.state_machine import (
+        REVIEW_PHASES,
+        EpochState,
+        EpochStateMachine,
+        TransitionError,
+    )
 
-SA_EPOCH_ID = SearchAttributeKey.for_text("AuraEpochId")
-SA_PHASE = SearchAttributeKey.for_keyword("AuraPhase")
-SA_ROLE = SearchAttributeKey.for_keyword("AuraRole")
-SA_STATUS = SearchAttributeKey.for_keyword("AuraStatus")
-SA_DOMAIN = SearchAttributeKey.for_keyword("AuraDomain")
-SA_LAST_EVENT_TYPE = SearchAttributeKey.for_keyword("AuraLastEventType")
-
-# ApplicationError.type of a refused update; its details hold the violation messages.
-REFUSED = "TransitionRefused"
-REVIEW_PHASES = (PhaseId.P4_Review, PhaseId.P10_CodeReview)
-SLICE_PHASES = (PhaseId.P8_ImplPlan, PhaseId.P9_Slice)
-
-# The records and audit events are local activities: they run in the worker that runs the
-# workflow task, with no task-queue round trip per row (3x faster per request, measured by
-# bench/epoch_lifecycle.py). Their retries and idempotency are those of any activity.
-RECORD_TIMEOUT = timedelta(seconds=10)
-REVIEW_RESULT_TIMEOUT = timedelta(seconds=10)
-# Record activities write idempotently, so retrying them is always safe; a database outage
-# only delays the epoch.
-RECORD_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
+from epochs.workflows.common import (
+    RECORD_RETRY,
+    RECORD_TIMEOUT,
+    REFUSED,
+    REVIEW_RESULT_TIMEOUT,
+    all_settled,
+    consume,
+    review_workflow_id,
+    slice_workflow_id,
 )
+from epochs.workflows.review import ReviewPhaseWorkflow
+from epochs.workflows.slice import SliceWorkflow
 
 
 @dataclass
@@ -96,31 +90,6 @@ class _Command:
     payload: Any
     done: bool = False
     violations: list[str] | None = None
-
-
-async def _all(*awaitables: Any) -> list[Any]:
-    """Await every awaitable, then raise the first error: none is left running when one fails
-    (a workflow that fails with local activities still in flight stalls its task)."""
-    results = await asyncio.gather(*awaitables, return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return results
-
-
-def _consume(task: asyncio.Future) -> None:
-    if not task.cancelled():
-        task.exception()
-
-
-def review_workflow_id(epoch_id: str, phase: str, cycle: int) -> str:
-    """Return the id of a review child (`<epoch_id>-review-<phase>-<cycle>`)."""
-    return f"{epoch_id}-review-{phase}-{cycle}"
-
-
-def slice_workflow_id(epoch_id: str, slice_id: str) -> str:
-    """Return the id of a slice child (`<epoch_id>-slice-<slice_id>`)."""
-    return f"{epoch_id}-slice-{slice_id}"
 
 
 @workflow.defn
@@ -295,7 +264,7 @@ class EpochWorkflow:
 
     @vote.validator
     def _validate_vote(self, request: ReviewVoteSignal) -> None:
-        self._refuse(self._vote_violations(request))
+        self._refuse(self._sm.vote_violations())
 
     @workflow.update
     async def blocker(self, request: BlockerSignal) -> EpochSnapshot:
@@ -303,7 +272,9 @@ class EpochWorkflow:
 
     @blocker.validator
     def _validate_blocker(self, request: BlockerSignal) -> None:
-        self._refuse(self._blocker_violations(request))
+        self._refuse(
+            self._sm.blocker_violations(request.blocker_id, request.severity, request.resolved)
+        )
 
     @workflow.update(name="slice")
     async def slice_update(self, request: SliceSubmission) -> EpochSnapshot:
@@ -311,7 +282,7 @@ class EpochWorkflow:
 
     @slice_update.validator
     def _validate_slice(self, request: SliceSubmission) -> None:
-        self._refuse(self._slice_violations(request))
+        self._refuse(self._sm.slice_violations(request.slice_id))
 
     @workflow.update
     async def session(self, request: SessionRegisterSignal) -> EpochSnapshot:
@@ -319,7 +290,7 @@ class EpochWorkflow:
 
     @session.validator
     def _validate_session(self, request: SessionRegisterSignal) -> None:
-        self._refuse(self._complete_violations())
+        self._refuse(self._sm.complete_violations())
 
     # --- processing -------------------------------------------------------------------------
 
@@ -368,7 +339,7 @@ class EpochWorkflow:
             record = sm.record_failed_attempt(
                 to_phase, error, triggered_by=signal.triggered_by, timestamp=workflow.now()
             )
-            await _all(
+            await all_settled(
                 self._record_transition(record),
                 check,
                 self._audit(
@@ -384,7 +355,7 @@ class EpochWorkflow:
             )
             return error.violations
 
-        await _all(
+        await all_settled(
             self._change_children(from_phase, to_phase, voted_all),
             self._record_transition(record),
             check,
@@ -506,7 +477,7 @@ class EpochWorkflow:
             # The result arrives as the `review_complete` signal (it survives continue-as-new);
             # retrieving the handle's outcome keeps a cancelled round from being logged as an
             # unretrieved task error.
-            handle.add_done_callback(_consume)
+            handle.add_done_callback(consume)
         elif phase == PhaseId.P9_Slice:
             for record in self._carry.slices.values():
                 if record.status == SliceStatus.Pending:
@@ -539,7 +510,7 @@ class EpochWorkflow:
             id=record.workflow_id,
             parent_close_policy=workflow.ParentClosePolicy.ABANDON,
         )
-        handle.add_done_callback(_consume)
+        handle.add_done_callback(consume)
         await self._record_slice(record, "slice_started")
 
     async def _process_vote(self, signal: ReviewVoteSignal) -> list[str] | None:
@@ -555,7 +526,7 @@ class EpochWorkflow:
         if review is not None:
             child = workflow.get_external_workflow_handle(review.workflow_id)
             self._in_background(child.signal(ReviewPhaseWorkflow.submit_vote, signal))
-        await _all(
+        await all_settled(
             workflow.execute_local_activity(
                 "record_vote",
                 RecordVoteInput(
@@ -584,14 +555,16 @@ class EpochWorkflow:
         return None
 
     async def _process_blocker(self, signal: BlockerSignal) -> list[str] | None:
-        violations = self._blocker_violations(signal)
+        violations = self._sm.blocker_violations(
+            signal.blocker_id, signal.severity, signal.resolved
+        )
         if violations:
             return violations
-        severity = self._severity_of(signal)
+        severity = self._sm.severity_of(signal.blocker_id, signal.severity, signal.resolved)
         self._sm.record_blocker(signal.blocker_id, severity=severity, resolved=signal.resolved)
         state = self._sm.state
         event = EventType.BlockerResolved if signal.resolved else EventType.BlockerRecorded
-        await _all(
+        await all_settled(
             workflow.execute_local_activity(
                 "record_blocker",
                 RecordBlockerInput(
@@ -619,7 +592,7 @@ class EpochWorkflow:
         return None
 
     async def _process_slice(self, submission: SliceSubmission) -> list[str] | None:
-        violations = self._slice_violations(submission)
+        violations = self._sm.slice_violations(submission.slice_id)
         if violations:
             return violations
         record = SliceRecord(
@@ -655,7 +628,7 @@ class EpochWorkflow:
         if any(s.session_id == signal.session_id for s in self._carry.sessions):
             return  # first registration wins
         self._carry.sessions.append(signal)
-        await _all(
+        await all_settled(
             workflow.execute_local_activity(
                 "record_session",
                 RecordSessionInput(self._input.epoch_id, signal, workflow.now()),
@@ -692,54 +665,6 @@ class EpochWorkflow:
             return rounds[-1]
         return None
 
-    def _complete_violations(self) -> list[str]:
-        if self._sm.state.current_phase == PhaseId.Complete:
-            return ["Epoch is already COMPLETE; no further transitions are possible."]
-        return []
-
-    def _vote_violations(self, request: ReviewVoteSignal) -> list[str]:
-        phase = self._sm.state.current_phase
-        if phase not in REVIEW_PHASES:
-            return self._complete_violations() or [
-                f"Votes are only accepted in the review phases p4 and p10; "
-                f"the epoch is in {phase.value}."
-            ]
-        return []
-
-    def _severity_of(self, signal: BlockerSignal) -> SeverityLevel:
-        """Return the finding's severity; a resolution finds it by id in the open groups."""
-        if signal.resolved:
-            for level, ids in self._sm.state.severity_groups.items():
-                if signal.blocker_id in ids:
-                    return SeverityLevel(level)
-        return SeverityLevel(signal.severity)
-
-    def _blocker_violations(self, signal: BlockerSignal) -> list[str]:
-        if violations := self._complete_violations():
-            return violations
-        if not signal.blocker_id:
-            return ["A finding needs a blocker_id."]
-        open_ids = self._sm.state.severity_groups.get(self._severity_of(signal), set())
-        if signal.resolved and signal.blocker_id not in open_ids:
-            return [f"Finding {signal.blocker_id!r} is not open."]
-        if not signal.resolved and signal.blocker_id in open_ids:
-            return [f"Finding {signal.blocker_id!r} is already open."]
-        return []
-
-    def _slice_violations(self, submission: SliceSubmission) -> list[str]:
-        if violations := self._complete_violations():
-            return violations
-        phase = self._sm.state.current_phase
-        if phase not in SLICE_PHASES:
-            return [
-                f"Slices can only be submitted in p8 (Impl Plan) or p9 (Worker Slices); "
-                f"the epoch is in {phase.value}."
-            ]
-        existing = self._carry.slices.get(submission.slice_id)
-        if existing is not None and existing.status in (SliceStatus.Pending, SliceStatus.Running):
-            return [f"Slice {submission.slice_id!r} is already {existing.status.value}."]
-        return []
-
     async def _record_transition(self, record: Any) -> None:
         state = self._sm.state
         await workflow.execute_local_activity(
@@ -758,7 +683,7 @@ class EpochWorkflow:
         )
 
     async def _record_slice(self, record: SliceRecord, event_type: str) -> None:
-        await _all(
+        await all_settled(
             workflow.execute_local_activity(
                 "record_slice",
                 RecordSliceInput(self._input.epoch_id, replace(record), workflow.now()),
@@ -794,141 +719,3 @@ class EpochWorkflow:
             start_to_close_timeout=RECORD_TIMEOUT,
             retry_policy=RECORD_RETRY,
         )
-
-
-@workflow.defn
-class SliceWorkflow:
-    """One p9 worker slice, a child of its epoch (id `<epoch_id>-slice-<slice_id>`).
-
-    Signals: `start_slice(SliceStartSignal)`, `complete_slice(SliceCompleteSignal)` (an agent's
-    own report; it overrides the command's result), `review_cycle(ReviewCycleSignal)`.
-    Queries: `review_cycle_count`, `review_cycles`. The result is reported to the parent as a
-    `slice_progress` signal with stage `execute`.
-    """
-
-    def __init__(self) -> None:
-        self._start: SliceStartSignal | None = None
-        self._complete: SliceCompleteSignal | None = None
-        self._cycles: list[ReviewCycleRecord] = []
-
-    @workflow.run
-    async def run(self, input: SliceInput) -> SliceResult:
-        config = input.config or (self._start.config if self._start else None)
-        mode = SliceMode(config.mode) if config else SliceMode.Mock
-        timeout = config.timeout_seconds if config else 300
-        result = SliceResult(slice_id=input.slice_id, success=True)
-        if mode in (SliceMode.Tmux, SliceMode.Subprocess):
-            assert config is not None
-            result = await workflow.execute_activity(
-                "execute_slice_command",
-                args=[
-                    config.command,
-                    input.slice_id,
-                    input.epoch_id,
-                    None,
-                    config.timeout_seconds,
-                    config.heartbeat_interval,
-                ],
-                result_type=SliceResult,
-                # The activity enforces the timeout itself (and kills the command); the margin
-                # lets it report that instead of being cut off.
-                start_to_close_timeout=timedelta(seconds=config.timeout_seconds + 30),
-                heartbeat_timeout=timedelta(seconds=max(config.heartbeat_interval, 1) * 3),
-                retry_policy=RetryPolicy(maximum_attempts=1),
-            )
-        elif mode != SliceMode.Mock:
-            result = SliceResult(input.slice_id, False, error=f"Unknown execution mode: {mode}")
-        elif input.await_completion:
-            try:
-                await workflow.wait_condition(
-                    lambda: self._complete is not None, timeout=timedelta(seconds=timeout)
-                )
-            except TimeoutError:
-                result = SliceResult(
-                    input.slice_id, False, error=f"No completion reported within {timeout}s"
-                )
-        if self._complete is not None:
-            done = self._complete
-            result = SliceResult(
-                input.slice_id, done.success, output=done.output, error=done.error or None
-            )
-        if input.parent_workflow_id:
-            try:
-                await workflow.get_external_workflow_handle(input.parent_workflow_id).signal(
-                    EpochWorkflow.slice_progress,
-                    SliceProgressSignal(
-                        slice_id=input.slice_id,
-                        leaf_task_id=input.slice_id,
-                        stage_name="execute",
-                        completed=result.success,
-                        output=result.output,
-                        error=result.error or "",
-                    ),
-                )
-            except Exception as exc:  # best effort, as in the origin
-                workflow.logger.warning(
-                    "SliceWorkflow(%s): parent signal delivery failed (parent_id=%s): %s",
-                    input.slice_id,
-                    input.parent_workflow_id,
-                    exc,
-                )
-        return result
-
-    @workflow.signal
-    def start_slice(self, signal: SliceStartSignal) -> None:
-        self._start = signal
-
-    @workflow.signal
-    def complete_slice(self, signal: SliceCompleteSignal) -> None:
-        self._complete = signal
-
-    @workflow.signal
-    def review_cycle(self, signal: ReviewCycleSignal) -> None:
-        self._cycles.append(ReviewCycleRecord(signal.cycle_number, signal.reviewer_feedback))
-
-    @workflow.query
-    def review_cycle_count(self) -> int:
-        return len(self._cycles)
-
-    @workflow.query
-    def review_cycles(self) -> list[ReviewCycleRecord]:
-        return list(self._cycles)
-
-
-@workflow.defn
-class ReviewPhaseWorkflow:
-    """One p4/p10 review round (id `<epoch_id>-review-<phase>-<cycle>`).
-
-    Signal `submit_vote(ReviewVoteSignal)` (last vote per axis wins). Completes once all three
-    axes voted, with `success` = all ACCEPT, and reports to the parent as `review_complete`.
-    The epoch cancels a round it leaves before every axis voted.
-    """
-
-    def __init__(self) -> None:
-        self._votes: dict[ReviewAxis, VoteType] = {}
-
-    @workflow.run
-    async def run(self, input: ReviewInput) -> ReviewPhaseResult:
-        await workflow.wait_condition(lambda: len(self._votes) == len(ReviewAxis))
-        result = ReviewPhaseResult(
-            phase_id=input.phase_id,
-            success=all(v == VoteType.Accept for v in self._votes.values()),
-            vote_result=dict(self._votes),
-            cycle=input.cycle,
-        )
-        if input.parent_workflow_id:
-            try:
-                await workflow.get_external_workflow_handle(input.parent_workflow_id).signal(
-                    EpochWorkflow.review_complete, result
-                )
-            except Exception as exc:  # the epoch may be gone; the result is still returned
-                workflow.logger.warning(
-                    "ReviewPhaseWorkflow(%s): parent signal delivery failed: %s",
-                    input.phase_id,
-                    exc,
-                )
-        return result
-
-    @workflow.signal
-    async def submit_vote(self, signal: ReviewVoteSignal) -> None:
-        self._votes[ReviewAxis(signal.axis)] = VoteType(signal.vote)
