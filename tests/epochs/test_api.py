@@ -8,7 +8,6 @@ from django.contrib.auth.models import Permission, User
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent as AuditRow
-from aura_site import temporal
 from epochs.inputs import PhaseAdvanceSignal
 from epochs.models import Epoch
 from epochs.workflows import EpochWorkflow
@@ -337,15 +336,3 @@ async def test_an_epoch_whose_workflow_was_terminated_is_recorded_failed(
         ("e-move", {"error": "workflow terminated"}),
         ("e-read", {"error": "workflow terminated"}),
     ]
-
-
-@pytest.mark.django_db(transaction=True)
-def test_temporal_down_is_503_and_the_epoch_is_recorded_failed(settings) -> None:
-    settings.TEMPORAL_ADDRESS = "127.0.0.1:1"  # nothing listens there
-    temporal.set_client(None)
-    response = make_client().post(URL, {"request_description": "x"}, format="json")
-    assert response.status_code == 503
-    assert response["Content-Type"] == "application/problem+json"
-    epoch = Epoch.objects.get()
-    assert epoch.status == "failed"
-    assert epoch.last_error.startswith("could not start the workflow")

@@ -1,0 +1,259 @@
+"""Durable starts: a request Temporal cannot take now is kept and started later, exactly once."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.utils import timezone
+from rest_framework.test import APIClient
+from temporalio.client import Client
+
+from audit.models import AuditEvent
+from aura_site import devstack, temporal
+from aura_site.runs import outbox
+from aura_site.runs.models import StartIntent
+from aura_site.runs.reconciler import reconcile_once, run_reconciler
+from crises import services as crisis_services
+from crises.activities import ACTIVITIES as CRISIS_ACTIVITIES
+from crises.models import Crisis, CrisisStatus
+from crises.workflows import CrisisResponseWorkflow
+from epochs import services as epoch_services
+from epochs.activities import ACTIVITIES as EPOCH_ACTIVITIES
+from epochs.models import Epoch
+from epochs.workflows import EpochWorkflow, ReviewPhaseWorkflow, SliceWorkflow
+from tests.conftest import database_url, free_port, server_address
+
+ROOT = Path(__file__).resolve().parents[2]
+MISSION = {"phase_id": "p1", "agent_id": "a1", "action": "recon", "target": "t"}
+
+
+def superuser_client() -> APIClient:
+    user = User.objects.create_superuser("root", password="pw")
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def temporal_down(settings: Any) -> int:
+    """Point the app at a port where no Temporal listens (yet); return the port."""
+    port = free_port()
+    settings.TEMPORAL_ADDRESS = f"127.0.0.1:{port}"
+    temporal.set_client(None)
+    yield port
+    temporal.set_client(None)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_temporal_down_is_202_and_work_runs_once_it_is_back(
+    temporal_down: int, settings: Any, run_worker: Any, task_queue: str
+) -> None:
+    settings.CRISIS_TASK_QUEUE = task_queue
+    settings.TEMPORAL_TASK_QUEUE = task_queue
+    settings.CRISIS_AGENT_DISPATCHER = "log"
+    api = await sync_to_async(superuser_client)()
+    crisis_answer = await sync_to_async(api.post)(
+        "/api/v1/crises/", {"target": "target-down", "missions": [MISSION]}, format="json"
+    )
+    epoch_answer = await sync_to_async(api.post)(
+        "/api/v1/epochs/", {"request_description": "while down"}, format="json"
+    )
+    assert crisis_answer.status_code == 202, crisis_answer.json()
+    assert epoch_answer.status_code == 202, epoch_answer.json()
+    crisis, epoch = crisis_answer.json(), epoch_answer.json()
+    assert crisis["status"] == "initiated" and epoch["status"] == "initiated"
+    assert crisis["start"]["state"] == epoch["start"]["state"] == "pending"
+    assert "cannot reach Temporal" in crisis["start"]["last_error"]
+
+    stop = asyncio.Event()
+    reconciler = asyncio.create_task(run_reconciler(None, stop))  # while down: retries
+    await asyncio.sleep(2)
+    env = await devstack.start_local_environment(temporal.search_attributes(), port=temporal_down)
+    try:
+        ready = time.monotonic()
+        async with run_worker(
+            env.client,
+            task_queue,
+            workflows=[CrisisResponseWorkflow, EpochWorkflow, SliceWorkflow, ReviewPhaseWorkflow],
+            activities=[*CRISIS_ACTIVITIES, *EPOCH_ACTIVITIES, *audit_activities()],
+        ):
+            while await StartIntent.objects.filter(state="pending").aexists():
+                assert time.monotonic() - ready < 5, "not started within 5 s of Temporal's return"
+                await asyncio.sleep(0.1)
+            record = await sync_to_async(Crisis.objects.get)(crisis_id=crisis["crisis_id"])
+            record, done = await sync_to_async(crisis_services.wait_for_crisis)(record, timeout=20)
+            assert done and record.status == CrisisStatus.COMPLETED
+            moved = await sync_to_async(api.post)(
+                f"/api/v1/epochs/{epoch['epoch_id']}/advance/", {"to_phase": "p2"}, format="json"
+            )
+            assert moved.status_code == 200, moved.json()
+            assert moved.json()["current_phase"] == "p2"
+            assert moved.json()["status"] == "running" and moved.json()["run_id"]
+    finally:
+        stop.set()
+        await reconciler
+        temporal.set_client(None)
+        await env.shutdown()
+
+
+def audit_activities() -> list[Any]:
+    from audit.activities import init_audit_trail, query_audit_events, record_audit_event
+    from audit.trails import make_audit_trail
+
+    init_audit_trail(make_audit_trail("postgres"))
+    return [record_audit_event, query_audit_events]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pending_crisis_can_be_cancelled_without_temporal(temporal_down: int) -> None:
+    api = superuser_client()
+    answer = api.post(
+        "/api/v1/crises/", {"target": "target-down", "missions": [MISSION]}, format="json"
+    )
+    assert answer.status_code == 202
+    cancelled = api.post(f"/api/v1/crises/{answer.json()['crisis_id']}/cancel/")
+    assert cancelled.status_code == 202, cancelled.json()
+    assert cancelled.json()["status"] == "cancelled"
+    assert StartIntent.objects.get().state == "failed"
+    assert reconcile_now().tried == 0
+
+
+def reconcile_now(**options: Any):
+    return temporal.run_sync(reconcile_once(**options))
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_an_intent_whose_fast_path_never_ran_is_started_by_the_reconciler(
+    temporal_settings: Client, crisis_worker: Any
+) -> None:
+    # The process "died" right after the commit: the intent is recorded, nothing started.
+    trigger = await sync_to_async(crisis_services.record_crisis)(
+        target="target-crash", missions=crisis_services.cli_missions("target-crash", ["recon"])
+    )
+    assert (await reconcile_once()).tried == 0  # the fast path's grace period
+    await StartIntent.objects.aupdate(next_attempt_at=timezone.now())
+    report = await reconcile_once()
+    assert report.started == [trigger.crisis.workflow_id]
+    async with crisis_worker(temporal_settings):
+        crisis, done = await sync_to_async(crisis_services.wait_for_crisis)(
+            trigger.crisis, timeout=20
+        )
+    assert done and crisis.status == CrisisStatus.COMPLETED, (crisis.status, crisis.error)
+    # A second pass finds nothing, and a start replayed by hand is recognised as ours.
+    assert (await reconcile_once(due_only=False)).tried == 0
+    intent = await StartIntent.objects.aget()
+    again = await outbox.attempt(intent)
+    assert again.started and again.run_id == intent.run_id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_start_pending_command_starts_what_is_pending(
+    temporal_settings: Client, crisis_settings: Any, capsys: Any
+) -> None:
+    trigger = crisis_services.record_crisis(
+        target="target-ops", missions=crisis_services.cli_missions("target-ops", ["recon"])
+    )
+    call_command("start_pending", "--dry-run")
+    assert "1 pending start(s)" in capsys.readouterr().out
+    call_command("start_pending")
+    out = capsys.readouterr().out
+    assert f"started  {trigger.crisis.workflow_id}" in out
+    assert "1 started, 0 still pending, 0 failed" in out
+    assert StartIntent.objects.get().state == "started"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_start_given_up_fails_the_record_with_a_clear_error(
+    temporal_down: int, settings: Any
+) -> None:
+    crisis = crisis_services.trigger_crisis(
+        target="target-late", missions=crisis_services.cli_missions("target-late", ["recon"])
+    ).crisis
+    epoch = epoch_services.start_epoch(request_description="late").epoch
+    StartIntent.objects.update(next_attempt_at=timezone.now(), give_up_at=timezone.now())
+    report = reconcile_now()
+    assert sorted(report.failed) == sorted([crisis.workflow_id, epoch.epoch_id])
+    crisis.refresh_from_db()
+    epoch.refresh_from_db()
+    assert crisis.status == CrisisStatus.FAILED and epoch.status == Epoch.Status.FAILED
+    for error in (crisis.error, epoch.last_error):
+        assert error.startswith("could not start: could not start the workflow within 3600 s")
+        assert "cannot reach Temporal" in error
+    assert AuditEvent.objects.filter(
+        subject_id=crisis.crisis_id, event_type="crisis_finalized", payload__status="failed"
+    ).exists()
+    assert AuditEvent.objects.filter(subject_id=epoch.epoch_id, event_type="epoch_failed").exists()
+    assert StartIntent.objects.filter(state="failed").count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_an_epoch_id_another_workflow_has_is_refused_and_recorded_failed(
+    temporal_settings: Client, task_queue: str
+) -> None:
+    await temporal_settings.start_workflow(
+        "SomeoneElsesWorkflow", id="epoch-taken", task_queue=task_queue
+    )
+    api = await sync_to_async(superuser_client)()
+    answer = await sync_to_async(api.post)(
+        "/api/v1/epochs/", {"request_description": "x", "epoch_id": "epoch-taken"}, format="json"
+    )
+    assert answer.status_code == 409
+    assert answer.json()["type"].endswith("/start-refused")
+    assert "another workflow with id 'epoch-taken' already exists" in answer.json()["detail"]
+    epoch = await Epoch.objects.aget(epoch_id="epoch-taken")
+    assert epoch.status == Epoch.Status.FAILED
+    await temporal_settings.get_workflow_handle("epoch-taken").terminate()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_two_runworker_processes_start_fifty_pending_intents_once_each(
+    temporal_settings: Client, crisis_settings: Any, tmp_path: Path
+) -> None:
+    missions = crisis_services.cli_missions("target-many", ["recon"])
+    for _ in range(50):
+        await sync_to_async(crisis_services.record_crisis)(target="target-many", missions=missions)
+    await StartIntent.objects.aupdate(next_attempt_at=timezone.now())
+    env = {
+        **os.environ,
+        "CRISIS_TASK_QUEUE": crisis_settings.CRISIS_TASK_QUEUE,
+        "DATABASE_URL": await sync_to_async(database_url)(),
+        "AURA_LOG_LEVEL": "INFO",
+    }
+    command = [sys.executable, "manage.py", "runworker", "--only", env["CRISIS_TASK_QUEUE"]]
+    command += ["--server-address", server_address(temporal_settings), "--audit-trail", "memory"]
+    logs = [tmp_path / f"worker-{n}.log" for n in (1, 2)]
+    processes = []
+    for log_path in logs:
+        with open(log_path, "wb") as log:
+            processes.append(
+                subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            )
+    try:
+        deadline = time.monotonic() + 60
+        while await Crisis.objects.exclude(status=CrisisStatus.COMPLETED).aexists():
+            assert time.monotonic() < deadline, [p.read_text()[-2000:] for p in logs]
+            await asyncio.sleep(0.2)
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            process.wait(30)
+    assert await StartIntent.objects.filter(state="started").acount() == 50
+    async for intent in StartIntent.objects.all():
+        runs = [
+            run
+            async for run in temporal_settings.list_workflows(
+                f"WorkflowId = '{intent.workflow_id}'"
+            )
+        ]
+        assert [run.run_id for run in runs] == [intent.run_id]
+    assert await AuditEvent.objects.filter(event_type="crisis_finalized").acount() == 50
