@@ -24,7 +24,7 @@ from epochs.structural_constraints import (
     StructuralConstraintChecks,
 )
 
-__all__ = ["ConstraintViolation", "RuntimeConstraintChecker"]
+__all__ = ["ConstraintViolation", "RuntimeConstraintChecker", "check_facts"]
 
 
 class RuntimeConstraintChecker(
@@ -112,3 +112,14 @@ class RuntimeConstraintChecker(
             if all(value is not None for value in values):
                 violations.extend(getattr(self, check.method)(*values))
         return violations
+
+
+def check_facts(
+    *, titles: list[str] | None = None, **structural: Any
+) -> list[ConstraintViolation]:
+    """Return the naming violations of `titles`, then the structural ones of the arguments.
+
+    What the REST check endpoint and `aura_msg constraints check` run.
+    """
+    checker = RuntimeConstraintChecker()
+    return [*checker.check_naming(titles or []), *checker.check_structural(**structural)]
