@@ -205,3 +205,23 @@ async def test_the_null_implementations_satisfy_their_protocols() -> None:
     assert isinstance(recorder, TranscriptRecorder)
     assert await recorder.record_tool_call("e", ToolCall("Bash", "ls")) is None
     assert isinstance(RuntimeConstraintChecker(), ConstraintValidatorInterface)
+
+
+def test_a_sessions_model_parses_to_a_model_id() -> None:
+    from epochs.models import EpochSession
+
+    assert EpochSession(model="anthropic/claude-opus").model_id == ModelId(
+        "anthropic", "claude-opus"
+    )
+    assert EpochSession(model="opus").model_id is None
+
+
+@pytest.mark.parametrize(("model", "valid"), [("a/b", True), ("opus", True), ("a/", False)])
+def test_the_session_serializer_checks_slashed_model_ids(model: str, valid: bool) -> None:
+    from epochs.api.serializers import SessionSerializer
+
+    data = {"session_id": "s-1", "role": "worker", "model": model}
+    serializer = SessionSerializer(data=data)
+    assert serializer.is_valid() == valid
+    if not valid:
+        assert "expected 'provider/model' format" in serializer.errors["model"][0]
