@@ -21,11 +21,12 @@ test: install browser
 	$(BIN)/python -m pytest
 
 # Browser tests drive Debian's chromium through Playwright; nothing is downloaded by Playwright.
+# Command slices need tmux on the worker (execute_slice_command checks for it).
 browser:
-	@test -x $(CHROMIUM) || { \
-		echo "Installing Debian's chromium for the browser tests..."; \
+	@{ test -x $(CHROMIUM) && command -v tmux >/dev/null; } || { \
+		echo "Installing Debian's chromium and tmux for the tests..."; \
 		SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium tmux >/dev/null; }
 
 lint: install
 	$(BIN)/ruff check .

@@ -7,6 +7,7 @@ they store, so a retry rewrites the same row.
 
 import asyncio
 import os
+import shutil
 import signal
 
 from temporalio import activity
@@ -21,12 +22,39 @@ from epochs.inputs import (
     RecordVoteInput,
     SliceResult,
 )
-from epochs.protocol import PhaseId
+from epochs.interfaces import NullTranscriptRecorder, SecurityGate, ToolCall, TranscriptRecorder
+from epochs.protocol import PermissionDecision, PhaseId, RoleId, ToolPermissionRequest
 from epochs.state_machine import EpochState
 
 DISABLED_MESSAGE = (
     "Slice commands are disabled on this worker: set AURA_ALLOW_SLICE_COMMANDS=1 to run them."
 )
+SLICE_COMMAND_TOOL = "execute_slice_command"
+
+
+class SliceCommandGate:
+    """Permit slice commands only on a worker started with AURA_ALLOW_SLICE_COMMANDS=1."""
+
+    def check_tool_permission(self, request: ToolPermissionRequest) -> PermissionDecision:
+        if request.tool_name == SLICE_COMMAND_TOOL and not conf.allow_slice_commands():
+            return PermissionDecision(allowed=False, reason=DISABLED_MESSAGE)
+        return PermissionDecision(allowed=True)
+
+
+_gate: SecurityGate = SliceCommandGate()
+_recorder: TranscriptRecorder = NullTranscriptRecorder()
+
+
+def init_slice_commands(
+    *, gate: SecurityGate | None = None, recorder: TranscriptRecorder | None = None
+) -> None:
+    """Plug in the gate that decides slice commands and the recorder of their output.
+
+    None restores the defaults: `SliceCommandGate` and `NullTranscriptRecorder`.
+    """
+    global _gate, _recorder
+    _gate = gate or SliceCommandGate()
+    _recorder = recorder or NullTranscriptRecorder()
 
 
 @activity.defn
@@ -101,19 +129,53 @@ async def execute_slice_command(
     search_path: str | None = None,
     timeout_seconds: float = 300,
     heartbeat_interval: float = 30,
+    path: str | None = None,
 ) -> SliceResult:
     """Run a slice's command in a shell subprocess and report how it ended.
 
-    The command runs with a timeout, heartbeats every `heartbeat_interval` seconds and keeps at
-    most AURA_SLICE_OUTPUT_LIMIT bytes of each output stream. `search_path` replaces PATH.
-    Refused unless the worker has AURA_ALLOW_SLICE_COMMANDS=1.
+    Args:
+        command: The shell command.
+        slice_id: The slice it runs for (also `AURA_SLICE_ID` in its environment).
+        epoch_id: The epoch (also `AURA_EPOCH_ID`).
+        search_path: Where to look for tmux (a PATH-style list; None: the worker's PATH).
+            Without tmux there the command does not run.
+        timeout_seconds: The command is killed after this long.
+        heartbeat_interval: Seconds between heartbeats while it runs.
+        path: Replaces the command's PATH (None: the worker's).
+
+    The security gate decides first (by default: refused unless AURA_ALLOW_SLICE_COMMANDS=1);
+    each output stream keeps at most AURA_SLICE_OUTPUT_LIMIT bytes; the outcome goes to the
+    transcript recorder as a `ToolCall`.
     """
-    if not conf.allow_slice_commands():
-        return SliceResult(slice_id, False, error=DISABLED_MESSAGE)
-    limit = conf.slice_output_limit()
+    decision = _gate.check_tool_permission(
+        ToolPermissionRequest(
+            epoch_id, PhaseId.P9_Slice, RoleId.Worker, SLICE_COMMAND_TOOL, command
+        )
+    )
+    if not decision.allowed:
+        return SliceResult(
+            slice_id, False, error=decision.reason or "Refused by the security gate"
+        )
+    if shutil.which("tmux", path=search_path) is None:
+        return SliceResult(slice_id, False, error="tmux not found")
     env = dict(os.environ, AURA_EPOCH_ID=epoch_id, AURA_SLICE_ID=slice_id)
-    if search_path is not None:
-        env["PATH"] = search_path
+    if path is not None:
+        env["PATH"] = path
+    result = await _run(command, slice_id, env, timeout_seconds, heartbeat_interval)
+    call = ToolCall(SLICE_COMMAND_TOOL, command, raw_output=result.output, tool_call_id=slice_id)
+    await _recorder.record_tool_call(epoch_id, call)
+    return result
+
+
+async def _run(
+    command: str,
+    slice_id: str,
+    env: dict[str, str],
+    timeout_seconds: float,
+    heartbeat_interval: float,
+) -> SliceResult:
+    """Run `command` to its end or its timeout, heartbeating, and return the outcome."""
+    limit = conf.slice_output_limit()
     try:
         process = await asyncio.create_subprocess_shell(
             command,

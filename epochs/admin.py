@@ -1,5 +1,6 @@
-"""Epoch admin: a list with the 12-step progress bar, a start page, and a detail page that shows
-the whole epoch and drives it (advance, vote, findings) through the services."""
+"""Epoch admin: a list with the 12-step progress bar, a start page, a detail page that shows
+the whole epoch and drives it (advance, vote, findings) through the services, and a read-only
+reference page of the protocol's constraints."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -17,6 +18,8 @@ from aura_site.runs import outbox
 from aura_site.runs.presentation import start_message, waiting_badge
 from epochs import services
 from epochs.api.serializers import ID_REGEX
+from epochs.catalogue import HANDOFF_SPECS
+from epochs.constraint_specs import CONSTRAINT_SPECS
 from epochs.exceptions import EpochExists, MoveRefused
 from epochs.models import Epoch
 from epochs.protocol import PHASE_SPECS, PhaseId, ReviewAxis, SeverityLevel, VoteType
@@ -119,6 +122,11 @@ class EpochAdmin(admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         return [
             path(
+                "constraints/",
+                wrap(self.constraints_view),
+                name="%s_%s_constraints" % info,
+            ),
+            path(
                 "<path:object_id>/advance/", wrap(self.advance_view), name="%s_%s_advance" % info
             ),
             path("<path:object_id>/vote/", wrap(self.vote_view), name="%s_%s_vote" % info),
@@ -158,6 +166,19 @@ class EpochAdmin(admin.ModelAdmin):
             "form": form,
         }
         return TemplateResponse(request, "admin/epochs/epoch/start.html", context)
+
+    def constraints_view(self, request: HttpRequest) -> HttpResponse:
+        """The read-only reference of the protocol's constraints and handoffs."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Protocol constraints",
+            "constraints": CONSTRAINT_SPECS.values(),
+            "handoffs": HANDOFF_SPECS.values(),
+        }
+        return TemplateResponse(request, "admin/epochs/epoch/constraints.html", context)
 
     def change_view(self, request: HttpRequest, object_id: str, form_url="", extra_context=None):
         """The detail page: timeline, votes, findings, slices, sessions, audit, and moves."""

@@ -1,43 +1,51 @@
-"""Runtime protocol constraint checks (C-* ids) over an epoch's state.
+"""Runtime protocol constraint checks (C-* ids): the `RuntimeConstraintChecker`.
 
 Checks report, they never block or raise: the state machine's gates decide whether an advance
-happens, and the workflow stores what these return as audit events (our decision 9).
+happens, and the workflow stores what these return as audit events. The checks live in
+`state_constraints` (over an `EpochState`) and in `naming_constraints`,
+`structural_constraints` and `process_constraints` (over facts the caller passes in); this
+class adds the entry points that aggregate them, none of which short-circuits.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import Any
 
-from epochs.protocol import PhaseId, ReviewAxis, RoleId, SeverityLevel, VoteType
+from epochs.catalogue import HANDOFF_SPECS, ConstraintSpec, ConstraintViolation, HandoffSpec
+from epochs.constraint_specs import CONSTRAINT_SPECS
+from epochs.naming_constraints import NamingConstraintChecks
+from epochs.process_constraints import ProcessConstraintChecks
+from epochs.protocol import PhaseId
+from epochs.state_constraints import StateConstraintChecks
 from epochs.state_machine import BLOCKER_GATED, CONSENSUS_GATED, EpochState
-
-_REVIEW_PHASES = frozenset({PhaseId.P4_Review, PhaseId.P10_CodeReview})
-# Moves where the acting role changes (architect → supervisor, supervisor → workers). The
-# same-actor moves p5 → p6 and p6 → p7 are simply absent, so they need no handoff.
-_HANDOFF_TRANSITIONS = frozenset(
-    {
-        (PhaseId.P7_Handoff, PhaseId.P8_ImplPlan),
-        (PhaseId.P9_Slice, PhaseId.P10_CodeReview),
-    }
+from epochs.structural_constraints import (
+    STRUCTURAL_ARGUMENTS,
+    STRUCTURAL_CHECKS,
+    StructuralConstraintChecks,
 )
-_KNOWN_ROLES = frozenset(role.value for role in RoleId)
+
+__all__ = ["ConstraintViolation", "RuntimeConstraintChecker", "check_facts"]
 
 
-@dataclass(frozen=True)
-class ConstraintViolation:
-    """One broken protocol constraint; `context` values are strings so they store as JSON."""
+class RuntimeConstraintChecker(
+    StateConstraintChecks,
+    NamingConstraintChecks,
+    StructuralConstraintChecks,
+    ProcessConstraintChecks,
+):
+    """Evaluate the protocol's constraints; every method returns a list, empty = satisfied.
 
-    constraint_id: str
-    message: str
-    context: dict[str, str] = field(default_factory=dict)
-
-
-class RuntimeConstraintChecker:
-    """Evaluate the constraints that can be checked from `EpochState` alone.
-
-    Every method returns a list (empty = satisfied) and aggregators never short-circuit, so one
-    call reports every problem at once.
+    The catalogues are injectable for callers that extend the protocol; the checks encode their
+    rules directly and do not consult them.
     """
+
+    def __init__(
+        self,
+        constraint_specs: dict[str, ConstraintSpec] | None = None,
+        handoff_specs: dict[str, HandoffSpec] | None = None,
+    ) -> None:
+        self.constraint_specs = CONSTRAINT_SPECS if constraint_specs is None else constraint_specs
+        self.handoff_specs = HANDOFF_SPECS if handoff_specs is None else handoff_specs
 
     def check_transition(self, state: EpochState, to_phase: PhaseId) -> list[ConstraintViolation]:
         """Return violations of a proposed move (what the `check_constraints` activity runs)."""
@@ -50,6 +58,12 @@ class RuntimeConstraintChecker:
             violations.extend(self.check_blocker_gate(state))
         return violations
 
+    def check_transition_constraints(
+        self, state: EpochState, to_phase: PhaseId
+    ) -> list[ConstraintViolation]:
+        """Return `check_transition(state, to_phase)` (the older name, kept for callers)."""
+        return self.check_transition(state, to_phase)
+
     def check_state(self, state: EpochState) -> list[ConstraintViolation]:
         """Return violations visible in the state itself, whatever the next move."""
         return [
@@ -60,144 +74,52 @@ class RuntimeConstraintChecker:
             *self.check_role_ownership(state),
         ]
 
-    def check_review_consensus(self, state: EpochState) -> list[ConstraintViolation]:
-        """C-review-consensus: in a review phase, all three axes must ACCEPT."""
-        phase = state.current_phase
-        votes = state.review_votes
-        if phase not in _REVIEW_PHASES or all(
-            votes.get(axis) == VoteType.Accept for axis in ReviewAxis
-        ):
-            return []
-        accepted = sorted(str(a) for a, v in votes.items() if v == VoteType.Accept)
-        revise = sorted(str(a) for a, v in votes.items() if v == VoteType.Revise)
-        not_voted = sorted(str(a) for a in ReviewAxis if a not in votes)
-        return [
-            ConstraintViolation(
-                "C-review-consensus",
-                f"Phase '{phase}' requires all 3 axes (correctness, test_quality, "
-                f"elegance) to ACCEPT before proceeding. "
-                f"Accepted: {accepted}, REVISE: {revise}, not voted: {not_voted}.",
-                {
-                    "phase": str(phase),
-                    "accepted": ",".join(accepted),
-                    "revise": ",".join(revise),
-                    "not_voted": ",".join(not_voted),
-                },
-            )
-        ]
+    def check_state_constraints(self, state: EpochState) -> list[ConstraintViolation]:
+        """Return `check_state(state)` (the older name, kept for callers)."""
+        return self.check_state(state)
 
-    def check_handoff_required(
-        self, from_phase: PhaseId, to_phase: PhaseId
-    ) -> list[ConstraintViolation]:
-        """C-handoff-skill-invocation: remind that an actor change needs a handoff document.
+    def validate(self, state: EpochState) -> list[ConstraintViolation]:
+        """Return `check_state(state)`; this makes the checker a `ConstraintValidatorInterface`."""
+        return self.check_state(state)
 
-        The handoff file cannot be seen from here, so these moves always get the reminder.
-        """
-        if (from_phase, to_phase) not in _HANDOFF_TRANSITIONS:
-            return []
-        return [
-            ConstraintViolation(
-                "C-handoff-skill-invocation",
-                f"Transition '{from_phase}' → '{to_phase}' requires a handoff "
-                "document and the receiving agent's prompt MUST start with "
-                "Skill(/aura:{role}). Store handoff at .git/.aura/handoff/{request-id}/.",
-                {"from_phase": str(from_phase), "to_phase": str(to_phase)},
-            )
-        ]
-
-    def check_blocker_gate(self, state: EpochState) -> list[ConstraintViolation]:
-        """C-worker-gates: code review may not be left while BLOCKERs are open."""
-        if state.current_phase != PhaseId.P10_CodeReview or state.blocker_count <= 0:
-            return []
-        return [
-            ConstraintViolation(
-                "C-worker-gates",
-                f"Phase p10 has {state.blocker_count} unresolved BLOCKER(s). "
-                "All BLOCKERs must be resolved before advancing to p11 (Impl UAT).",
-                {"phase": str(state.current_phase), "blocker_count": str(state.blocker_count)},
-            )
-        ]
-
-    def check_severity_tree(self, state: EpochState) -> list[ConstraintViolation]:
-        """C-severity-not-plan / C-severity-eager: severity trees belong to p10 only, eagerly."""
-        phase = state.current_phase
-        if phase == PhaseId.P4_Review:
-            return [
-                ConstraintViolation(
-                    "C-severity-not-plan",
-                    "Phase p4 (plan review) must NOT use severity trees. Plan reviews use "
-                    "binary ACCEPT/REVISE only. Severity trees are for p10 code review only.",
-                    {"phase": str(phase)},
-                )
-            ]
-        if phase != PhaseId.P10_CodeReview:
-            return []
-        missing = sorted(str(lvl) for lvl in SeverityLevel if lvl not in state.severity_groups)
-        if not missing:
-            return []
-        return [
-            ConstraintViolation(
-                "C-severity-eager",
-                "Phase p10 (code review) requires all 3 severity groups (BLOCKER, IMPORTANT, "
-                f"MINOR) to be created eagerly. Missing: {missing}. Severity groups must be "
-                "created immediately when review starts, not lazily.",
-                {
-                    "phase": str(phase),
-                    "missing_severity_levels": ",".join(missing),
-                    "present_count": str(len(state.severity_groups)),
-                },
-            )
-        ]
-
-    def check_audit_trail(self, state: EpochState) -> list[ConstraintViolation]:
-        """C-audit-never-delete / C-audit-dep-chain: history exists and every row says who/why."""
-        phase = state.current_phase
+    def check_naming(self, titles: list[str]) -> list[ConstraintViolation]:
+        """Return every title's violations of the four naming checks, title by title."""
         violations: list[ConstraintViolation] = []
-        if phase not in (PhaseId.P1_Request, PhaseId.Complete) and not state.transition_history:
-            violations.append(
-                ConstraintViolation(
-                    "C-audit-never-delete",
-                    f"State is at phase '{phase}' but transition_history is empty. "
-                    "Audit trail must never be deleted or cleared.",
-                    {"phase": str(phase), "transition_history_length": "0"},
-                )
-            )
-        for index, record in enumerate(state.transition_history):
-            where = f"Transition record #{index} ('{record.from_phase}' → '{record.to_phase}')"
-            context = {
-                "record_index": str(index),
-                "from_phase": str(record.from_phase),
-                "to_phase": str(record.to_phase),
-            }
-            if not record.triggered_by:
-                violations.append(
-                    ConstraintViolation(
-                        "C-audit-dep-chain",
-                        f"{where} is missing 'triggered_by'. "
-                        "All transitions must record who triggered them.",
-                        context,
-                    )
-                )
-            if not record.condition_met:
-                violations.append(
-                    ConstraintViolation(
-                        "C-audit-dep-chain",
-                        f"{where} is missing 'condition_met'. "
-                        "All transitions must record the condition that was satisfied.",
-                        context,
-                    )
-                )
+        for title in titles:
+            violations.extend(self.check_proposal_naming(title))
+            violations.extend(self.check_review_naming(title))
+            violations.extend(self.check_followup_lifecycle(title))
+            violations.extend(self.check_agent_commit(title))
         return violations
 
-    def check_role_ownership(self, state: EpochState) -> list[ConstraintViolation]:
-        """C-vertical-slices: the acting role must be a known protocol role."""
-        role = str(state.current_role)
-        if role in _KNOWN_ROLES:
-            return []
-        return [
-            ConstraintViolation(
-                "C-vertical-slices",
-                f"Unknown role {role!r}. Valid roles are: {sorted(_KNOWN_ROLES)}.",
-                {"current_role": role, "phase": str(state.current_phase)},
-            )
-        ]
+    def check_structural(self, **kwargs: Any) -> list[ConstraintViolation]:
+        """Run each structural check whose arguments are all given (not None), in table order.
+
+        The keywords are those of `STRUCTURAL_ARGUMENTS`, e.g.
+        `check_structural(parent_id="a", child_id="b", vote="ACCEPT")` runs C-dep-direction and
+        C-review-binary. An argument shared by two checks (`slice_id`, `severity_group_id`)
+        feeds both.
+
+        Raises:
+            TypeError: a keyword that no check takes (a typo would otherwise check nothing).
+        """
+        unknown = sorted(set(kwargs) - STRUCTURAL_ARGUMENTS.keys())
+        if unknown:
+            raise TypeError(f"check_structural() got unexpected keyword arguments: {unknown}")
+        violations: list[ConstraintViolation] = []
+        for check in STRUCTURAL_CHECKS:
+            values = [kwargs.get(name) for name in check.arguments]
+            if all(value is not None for value in values):
+                violations.extend(getattr(self, check.method)(*values))
+        return violations
+
+
+def check_facts(
+    *, titles: list[str] | None = None, **structural: Any
+) -> list[ConstraintViolation]:
+    """Return the naming violations of `titles`, then the structural ones of the arguments.
+
+    What the REST check endpoint and `aura_msg constraints check` run.
+    """
+    checker = RuntimeConstraintChecker()
+    return [*checker.check_naming(titles or []), *checker.check_structural(**structural)]

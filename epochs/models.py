@@ -7,6 +7,7 @@ from enum import StrEnum
 from django.conf import settings
 from django.db import models
 
+from epochs.interfaces import ModelId
 from epochs.protocol import (
     PHASE_SPECS,
     Domain,
@@ -215,3 +216,11 @@ class EpochSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.epoch_id} session {self.session_id}"
+
+    @property
+    def model_id(self) -> ModelId | None:
+        """Return the model as a `ModelId`, or None when it is a bare name such as "opus"."""
+        try:
+            return ModelId.parse(self.model)
+        except ValueError:
+            return None

@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from aura_site.api.starts import StartField
 from epochs.inputs import EpochSnapshot
+from epochs.interfaces import ModelId
 from epochs.models import Epoch, EpochBlocker, EpochSession, EpochSlice, EpochTransition, EpochVote
 from epochs.protocol import (
     PHASE_SPECS,
@@ -91,7 +92,20 @@ class SessionSerializer(serializers.Serializer):
     session_id = serializers.RegexField(ID_REGEX, help_text=ID_HELP)
     role = serializers.ChoiceField(choices=_values(RoleId))
     model_harness = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    model = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    model = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=100,
+        help_text="`provider/model` (e.g. anthropic/claude-opus) or a bare model name.",
+    )
+
+    def validate_model(self, value: str) -> str:
+        if "/" in value:
+            try:
+                ModelId.parse(value)
+            except ValueError as exc:
+                raise serializers.ValidationError(str(exc)) from None
+        return value
 
 
 # --- responses ------------------------------------------------------------------------------

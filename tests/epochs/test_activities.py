@@ -1,13 +1,23 @@
 """The epoch activities: constraint checks and the slice command runner."""
 
+import functools
+import os
+import shutil
 import time
 
 import pytest
 from temporalio.testing import ActivityEnvironment
 
-from epochs.activities import DISABLED_MESSAGE, check_constraints, execute_slice_command
+from epochs.activities import (
+    DISABLED_MESSAGE,
+    SliceCommandGate,
+    check_constraints,
+    execute_slice_command,
+    init_slice_commands,
+)
 from epochs.inputs import SliceResult
-from epochs.protocol import PhaseId
+from epochs.interfaces import NullTranscriptRecorder, SecurityGate, ToolCall
+from epochs.protocol import PermissionDecision, PhaseId, RoleId, ToolPermissionRequest
 from epochs.state_machine import EpochState
 
 
@@ -69,9 +79,23 @@ async def test_output_is_capped(commands_allowed) -> None:
     assert result.output == "0123456789\n[output truncated: 6 more bytes]"
 
 
-async def test_search_path_replaces_path(commands_allowed, tmp_path) -> None:
-    result = await ActivityEnvironment().run(
-        execute_slice_command, "git --version", "s-5", "e-1", str(tmp_path)
+async def test_search_path_is_where_to_look_for_tmux(commands_allowed, tmp_path) -> None:
+    # The fourth parameter says where tmux is looked for; it does not touch the command's PATH.
+    missing = await ActivityEnvironment().run(
+        execute_slice_command, "echo hi", "s-5", "e-1", str(tmp_path)
+    )
+    assert missing == SliceResult("s-5", False, error="tmux not found")
+    tmux_dir = os.path.dirname(shutil.which("tmux") or "")
+    timed_out = await ActivityEnvironment().run(
+        execute_slice_command, "sleep 30", "s-5", "e-1", str(tmp_path) + os.pathsep + tmux_dir, 0.5
+    )
+    assert timed_out.error == "Command timed out after 0.5s"
+
+
+async def test_path_replaces_the_commands_path(commands_allowed, tmp_path) -> None:
+    env = ActivityEnvironment()
+    result = await env.run(
+        functools.partial(execute_slice_command, path=str(tmp_path)), "git --version", "s-6", "e-1"
     )
     assert result.success is False
     assert "Command exited with code 127" in result.error
@@ -86,3 +110,56 @@ def test_negative_sizes_are_a_system_check_error(settings, name, code) -> None:
 
     setattr(settings, name, -1)
     assert [error.id for error in check_epoch_settings(None)] == [code]
+
+
+class KeepingRecorder(NullTranscriptRecorder):
+    """A transcript recorder that keeps the tool calls it is given."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, ToolCall]] = []
+
+    async def record_tool_call(self, epoch_id: str, call: ToolCall) -> None:
+        self.calls.append((epoch_id, call))
+
+
+class DenyAll:
+    def check_tool_permission(self, request: ToolPermissionRequest) -> PermissionDecision:
+        return PermissionDecision(False, f"no {request.tool_name} for {request.role}")
+
+
+@pytest.fixture
+def plugged():
+    yield init_slice_commands
+    init_slice_commands()
+
+
+async def test_the_security_gate_decides_and_the_recorder_gets_the_output(
+    commands_allowed, plugged
+) -> None:
+    recorder = KeepingRecorder()
+    plugged(recorder=recorder)
+    result = await ActivityEnvironment().run(execute_slice_command, "echo out", "s-7", "e-7")
+    assert result.output == "out\n"
+    assert recorder.calls == [
+        (
+            "e-7",
+            ToolCall("execute_slice_command", "echo out", raw_output="out\n", tool_call_id="s-7"),
+        )
+    ]
+    plugged(gate=DenyAll(), recorder=recorder)
+    refused = await ActivityEnvironment().run(execute_slice_command, "echo out", "s-8", "e-7")
+    assert refused == SliceResult("s-8", False, error="no execute_slice_command for worker")
+    assert len(recorder.calls) == 1  # a refused command never ran: nothing to record
+
+
+def test_the_default_gate_is_the_setting(settings) -> None:
+    request = ToolPermissionRequest(
+        "e", PhaseId.P9_Slice, RoleId.Worker, "execute_slice_command", "ls"
+    )
+    settings.AURA_ALLOW_SLICE_COMMANDS = False
+    assert SliceCommandGate().check_tool_permission(request) == PermissionDecision(
+        False, DISABLED_MESSAGE
+    )
+    settings.AURA_ALLOW_SLICE_COMMANDS = True
+    assert SliceCommandGate().check_tool_permission(request).allowed
+    assert isinstance(SliceCommandGate(), SecurityGate)

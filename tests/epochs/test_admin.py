@@ -113,3 +113,39 @@ def test_epoch_admin_in_a_browser(admin_page, live_server, worker_thread, screen
     page.get_by_text("browser-epoch").wait_for()
     assert page.locator(".epoch-progress .step.done").count() == 4
     screenshot("list")
+
+
+def test_the_constraint_reference_is_linked_from_the_list(admin_client: Client) -> None:
+    html = admin_client.get("/admin/epochs/epoch/").content.decode()
+    assert 'href="/admin/epochs/epoch/constraints/"' in html
+    page = admin_client.get("/admin/epochs/epoch/constraints/")
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert text.count('<th scope="row"><code>C-') == 28
+    assert "use ACCEPT or REVISE only" in text and "git agent-commit -m ..." in text
+    assert '<tr id="h6">' in text and "findings-summary" in text
+
+
+def test_the_constraint_reference_needs_the_view_permission() -> None:
+    staff = User.objects.create_user("staff", password="pw", is_staff=True)
+    client = Client()
+    client.force_login(staff)
+    assert client.get("/admin/epochs/epoch/constraints/").status_code == 403
+    staff.user_permissions.add(*Permission.objects.filter(codename="view_epoch"))
+    assert client.get("/admin/epochs/epoch/constraints/").status_code == 200
+    assert Client().get("/admin/epochs/epoch/constraints/").status_code == 302  # to the login
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_constraint_reference_in_a_browser(admin_page, live_server, screenshot) -> None:
+    page = admin_page
+    page.goto(f"{live_server.url}/admin/epochs/epoch/")
+    page.click("#constraint-reference-link")
+    page.get_by_role("heading", name="Protocol constraints").wait_for()
+    assert page.locator("#constraints tbody tr").count() == 28
+    assert page.locator("#handoffs tbody tr").count() == 6
+    row = page.locator("tr#C-agent-commit")
+    row.locator("details.anti-pattern summary").click()
+    assert 'git commit -m "feat: add login"' in row.inner_text()
+    screenshot("reference")

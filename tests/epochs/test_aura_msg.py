@@ -25,7 +25,7 @@ def run(*args: str) -> str:
 
 
 def test_no_group_prints_help() -> None:
-    assert "{query,epoch,signal,phase,session}" in run()
+    assert "{query,epoch,signal,phase,session,constraints}" in run()
     assert "{vote,complete}" in run("signal")
 
 
@@ -221,3 +221,76 @@ async def test_register_search_attributes(temporal_env, monkeypatch) -> None:
     out = StringIO()
     await command("register_search_attributes", "--server-address", address, stdout=out)
     assert out.getvalue().splitlines()[-1].startswith("0 search attribute(s) added, 7 already")
+
+
+# --- constraints (offline) -------------------------------------------------------------------
+
+
+def test_constraints_list_prints_the_catalogue() -> None:
+    lines = run("constraints", "list").splitlines()
+    assert lines[:5] == [
+        "C-audit-never-delete",
+        "  given: any task or label",
+        "  when: modifying",
+        "  then: add labels and comments only",
+        "  should not: delete or close tasks prematurely, remove labels",
+    ]
+    assert "  command: git agent-commit -m ..." in lines
+    assert lines[-1] == "28 constraints, 6 handoffs."
+    document = json.loads(run("constraints", "list", "--format", "json"))
+    assert len(document["constraints"]) == 28 and document["handoffs"][0]["id"] == "h1"
+
+
+def test_constraints_check_reports_violations_in_text_and_json() -> None:
+    text = run(
+        "constraints",
+        "check",
+        "--title",
+        "PROPOSAL-1: plan",
+        "--production-code-path",
+        "api.py",
+        "--owner-ids",
+        "--has-todos",
+        "yes",
+        "--tests-pass",
+        "true",
+        "--typecheck-pass",
+        "false",
+    )
+    assert text.splitlines() == [
+        "[C-review-naming] Review task title 'PROPOSAL-1: plan' does not match required "
+        "pattern '{SCOPE}-REVIEW-{axis}-{round}: {description}' where axis is A, B, or C "
+        "(not numeric 1/2/3) and round starts at 1.",
+        "[C-followup-lifecycle] Follow-up task title 'PROPOSAL-1: plan' does not use the "
+        "required FOLLOWUP_* prefix. Use: FOLLOWUP_URE, FOLLOWUP_URD, FOLLOWUP_PROPOSAL-N, "
+        "FOLLOWUP_IMPL_PLAN, or FOLLOWUP_SLICE-N.",
+        "[C-worker-gates] Worker completion gate failed: type checking is not passing. "
+        "All type checks must pass before closing the slice.",
+        "[C-worker-gates] Worker completion gate failed: production code contains TODO "
+        "placeholders. All TODOs must be resolved before closing the slice. "
+        "No TODO placeholders in CLI/API actions.",
+        "[C-vertical-slices] Production code path 'api.py' has no owner. "
+        "Each production code path must be owned by exactly one worker.",
+        "5 violation(s).",
+    ]
+    body = json.loads(run("constraints", "check", "--review-cycle-count", "3", "--format", "json"))
+    assert body == {"violations": [], "count": 0}
+
+
+@pytest.mark.parametrize(
+    ("args", "first_line"),
+    [
+        ([], "validation error: nothing to check"),
+        (["--tests-pass", "maybe"], "validation error: invalid --tests-pass 'maybe'"),
+        (["--review-cycle-count", "x"], "validation error: invalid --review-cycle-count 'x'"),
+    ],
+)
+def test_constraints_check_refuses_bad_arguments_with_exit_1(args, first_line) -> None:
+    with pytest.raises(AuraMsgError) as caught:
+        run("constraints", "check", *args)
+    lines = caught.value.report.splitlines()
+    assert (lines[0], lines[2], caught.value.returncode) == (
+        first_line,
+        "  impact: nothing was checked",
+        1,
+    )

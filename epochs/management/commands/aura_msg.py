@@ -1,8 +1,10 @@
-"""`manage.py aura_msg`: the origin's `aura-msg` CLI (spec §8) on our epochs.
+"""`manage.py aura_msg`: the `aura-msg` CLI on Aura's epochs.
 
 Groups and subcommands: `query state`, `epoch start`, `signal vote`, `signal complete`,
-`phase advance`, `session register`. Signals are fire and forget, as in the origin (a refused
-advance lands in the epoch's history); REST and the admin use the validated updates instead.
+`phase advance`, `session register`, and Aura's `constraints list` / `constraints check`
+(offline: they read and apply the constraint catalogue, no Temporal needed). Signals are fire
+and forget (a refused advance lands in the epoch's history); REST and the admin use the
+validated updates instead.
 Exit codes: 0 success, 1 usage/validation error, 2 connection error, 3 workflow error.
 """
 
@@ -20,6 +22,19 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from aura_site.temporal import TemporalUnavailable, connect, settings_tls
 from epochs import services
+from epochs.api.constraint_serializers import CatalogueSerializer, ViolationSerializer
+from epochs.api.constraint_views import catalogue
+from epochs.cli import (
+    EXIT_CODES,
+    CmdGroup,
+    ErrorCategory,
+    OutputFormat,
+    format_epoch_state,
+    format_error,
+    format_signal_result,
+    format_start_result,
+)
+from epochs.constraints import check_facts
 from epochs.exceptions import EpochExists
 from epochs.inputs import (
     PhaseAdvanceSignal,
@@ -28,79 +43,72 @@ from epochs.inputs import (
     SessionRegisterSignal,
 )
 from epochs.protocol import ReviewAxis, SliceCompleteSignal, VoteType, parse_phase_id
+from epochs.structural_constraints import STRUCTURAL_ARGUMENTS
 from epochs.workflows import EpochWorkflow, SliceWorkflow, slice_workflow_id
 
-FORMATS = ("json", "text")
+FORMATS = tuple(f.value for f in OutputFormat)
+# Aura's group beside the aura-msg ones: the constraint catalogue, read and checked offline.
+CONSTRAINTS_GROUP = "constraints"
+GROUPS = [*(g.value for g in CmdGroup), CONSTRAINTS_GROUP]
+NOTHING_CHECKED = "nothing was checked"
 CONNECT_FIX = "ensure the worker (manage.py runworker) is running and Temporal is reachable"
 
 
 class AuraMsgError(CommandError):
-    """Raised with the origin's four-line report (what / why / impact / fix)."""
+    """Raised with aura-msg's four-line report (what / why / impact / fix)."""
 
     def __init__(
-        self, category: str, what: str, *, why: str, impact: str, fix: str, returncode: int
+        self, category: ErrorCategory, what: str, *, why: str, impact: str, fix: str
     ) -> None:
-        self.report = f"{category}: {what}\n  why: {why}\n  impact: {impact}\n  fix: {fix}"
-        super().__init__(self.report, returncode=returncode)
+        self.report = format_error(category, what, why, impact, fix)
+        super().__init__(self.report, returncode=EXIT_CODES[category])
 
 
-def validation_error(what: str, why: str, fix: str) -> AuraMsgError:
-    return AuraMsgError(
-        "validation error", what, why=why, impact="nothing was sent", fix=fix, returncode=1
-    )
+def validation_error(
+    what: str, why: str, fix: str, *, impact: str = "nothing was sent"
+) -> AuraMsgError:
+    return AuraMsgError(ErrorCategory.Validation, what, why=why, impact=impact, fix=fix)
 
 
-def format_epoch_state(state: QueryStateResult, output_format: str) -> str:
-    """Render the `full_state` query as aura-msg prints it."""
-    if output_format == "json":
-        return json.dumps(
-            {
-                "current_phase": str(state.current_phase),
-                "current_role": str(state.current_role),
-                "transition_history": [
-                    {
-                        "from_phase": str(r.from_phase),
-                        "to_phase": str(r.to_phase),
-                        "timestamp": r.timestamp.isoformat(),
-                        "triggered_by": r.triggered_by,
-                        "condition_met": r.condition_met,
-                        "success": r.success,
-                    }
-                    for r in state.transition_history
-                ],
-                "votes": {str(axis): str(vote) for axis, vote in state.votes.items()},
-                "last_error": state.last_error,
-                "available_transitions": [
-                    {"to_phase": str(t.to_phase), "condition": t.condition}
-                    for t in state.available_transitions
-                ],
-                "active_session_count": state.active_session_count,
-            },
-            indent=2,
+def parse_fact(name: str, value: Any) -> Any:
+    """Convert a `constraints check` flag value to the type its check takes.
+
+    Raises:
+        AuraMsgError: a yes/no or number flag got something else (exit 1).
+    """
+    kind = STRUCTURAL_ARGUMENTS.get(name)
+    flag = "--" + name.replace("_", "-")
+    if kind is bool:
+        lowered = value.strip().lower()
+        if lowered in ("true", "yes", "1", "false", "no", "0"):
+            return lowered in ("true", "yes", "1")
+        raise validation_error(
+            f"invalid {flag} '{value}'",
+            "it is a yes/no fact",
+            f"use {flag} true or false",
+            impact=NOTHING_CHECKED,
         )
-    lines = [f"Phase: {state.current_phase}", f"Role:  {state.current_role}"]
-    if state.votes:
-        lines.append("Votes:")
-        lines += [f"  {axis}: {vote}" for axis, vote in state.votes.items()]
-    else:
-        lines.append("Votes: (none)")
-    if state.last_error:
-        lines.append(f"Last Error: {state.last_error}")
-    lines.append("Available Transitions:")
-    lines += [f"  -> {t.to_phase} ({t.condition})" for t in state.available_transitions]
-    lines.append(f"Transitions: {len(state.transition_history)}")
-    lines.append(f"Active Sessions: {state.active_session_count}")
-    return "\n".join(lines)
+    if kind is int:
+        try:
+            return int(value)
+        except ValueError:
+            raise validation_error(
+                f"invalid {flag} '{value}'",
+                "it is a count",
+                f"use a whole number, e.g. {flag} 2",
+                impact=NOTHING_CHECKED,
+            ) from None
+    return value
 
 
 class Command(BaseCommand):
     help = (
         "aura-msg: query and signal Aura Protocol v3 epochs "
-        "(groups: query, epoch, signal, phase, session)."
+        "(groups: query, epoch, signal, phase, session, constraints)."
     )
 
     def add_arguments(self, parser) -> None:
-        groups = parser.add_subparsers(dest="group", metavar="{query,epoch,signal,phase,session}")
+        groups = parser.add_subparsers(dest="group", metavar="{" + ",".join(GROUPS) + "}")
         self._parsers: dict[str, Any] = {}
 
         def group(name: str, help: str):
@@ -143,6 +151,22 @@ class Command(BaseCommand):
         register.add_argument("--model-harness", default="")
         register.add_argument("--model", default="")
 
+        constraints = group(CONSTRAINTS_GROUP, "the protocol's constraint catalogue")
+        listing = constraints.add_parser("list", help="print the constraints and handoffs")
+        listing.add_argument("--format", choices=FORMATS, default="text")
+        check = constraints.add_parser("check", help="check titles and structural facts")
+        check.add_argument("--format", choices=FORMATS, default="text")
+        check.add_argument(
+            "--title", action="append", dest="titles", help="a task title (repeatable)"
+        )
+        for name, kind in STRUCTURAL_ARGUMENTS.items():
+            flag = "--" + name.replace("_", "-")
+            if kind is list:
+                check.add_argument(flag, dest=name, nargs="*", metavar="ITEM")
+            else:
+                metavar = {bool: "true|false", int: "N"}.get(kind, "TEXT")
+                check.add_argument(flag, dest=name, metavar=metavar)
+
     def execute(self, *args, **options) -> Any:
         try:
             return super().execute(*args, **options)
@@ -182,40 +206,27 @@ class Command(BaseCommand):
             )
         except EpochExists as exc:
             raise AuraMsgError(
-                "workflow error",
+                ErrorCategory.Workflow,
                 f"epoch '{epoch_id}' already exists",
                 why=str(exc),
                 impact="no epoch was started",
                 fix="choose another --epoch-id",
-                returncode=3,
             ) from exc
         epoch, start = started.epoch, started.start
         if start is not None and start.failed:
             raise AuraMsgError(
-                "workflow error",
+                ErrorCategory.Workflow,
                 f"epoch '{epoch.epoch_id}' could not start",
                 why=start.error,
                 impact="the epoch is recorded as failed",
                 fix="choose another --epoch-id",
-                returncode=3,
             )
-        waiting = start is not None and start.pending
-        if options["format"] == "json":
-            self.stdout.write(
-                json.dumps(
-                    {"workflow_id": epoch.epoch_id, "run_id": epoch.run_id, "waiting": waiting}
-                )
+        if start is not None and start.pending:
+            self.stderr.write(
+                f"Waiting to start: Temporal at {settings.TEMPORAL_ADDRESS} cannot take it now "
+                f"({start.error}); a worker starts it as soon as Temporal is reachable."
             )
-        elif waiting:
-            self.stdout.write(
-                f"Recorded epoch: workflow_id={epoch.epoch_id}, waiting to start "
-                f"({start.error}); a worker starts it once Temporal at "
-                f"{settings.TEMPORAL_ADDRESS} is reachable"
-            )
-        else:
-            self.stdout.write(
-                f"Started epoch: workflow_id={epoch.epoch_id}, run_id={epoch.run_id}"
-            )
+        self.stdout.write(format_start_result(epoch.epoch_id, epoch.run_id, options["format"]))
 
     def do_signal_vote(self, options: dict[str, Any]) -> None:
         axes = [a.value for a in ReviewAxis]
@@ -266,6 +277,52 @@ class Command(BaseCommand):
         )
         self._signal(options, EpochWorkflow.register_session, signal)
 
+    def do_constraints_list(self, options: dict[str, Any]) -> None:
+        document = CatalogueSerializer(catalogue()).data
+        if options["format"] == OutputFormat.Json:
+            self.stdout.write(json.dumps(document, indent=2))
+            return
+        for spec in document["constraints"]:
+            self.stdout.write(spec["id"])
+            for label in ("given", "when", "then"):
+                self.stdout.write(f"  {label}: {spec[label]}")
+            self.stdout.write(f"  should not: {spec['should_not']}")
+            if spec["command"]:
+                self.stdout.write(f"  command: {spec['command']}")
+        for handoff in document["handoffs"]:
+            self.stdout.write(
+                f"{handoff['id']}: {handoff['source_role']} -> {handoff['target_role']} "
+                f"at {handoff['at_phase']} ({handoff['content_level']}): "
+                + ", ".join(handoff["required_fields"])
+            )
+        constraints, handoffs = len(document["constraints"]), len(document["handoffs"])
+        self.stdout.write(f"{constraints} constraints, {handoffs} handoffs.")
+
+    def do_constraints_check(self, options: dict[str, Any]) -> None:
+        facts = {
+            name: parse_fact(name, options[name])
+            for name in ["titles", *STRUCTURAL_ARGUMENTS]
+            if options.get(name) is not None
+        }
+        if not facts:
+            raise validation_error(
+                "nothing to check",
+                "no --title and no structural argument was given",
+                "pass --title TITLE or the arguments of a check, e.g. --vote APPROVE",
+                impact=NOTHING_CHECKED,
+            )
+        violations = check_facts(**facts)
+        if options["format"] == OutputFormat.Json:
+            body = {
+                "violations": ViolationSerializer(violations, many=True).data,
+                "count": len(violations),
+            }
+            self.stdout.write(json.dumps(body, indent=2))
+            return
+        for violation in violations:
+            self.stdout.write(f"[{violation.constraint_id}] {violation.message}")
+        self.stdout.write(f"{len(violations)} violation(s).")
+
     # --- helpers ----------------------------------------------------------------------------
 
     def _signal(self, options: dict[str, Any], signal_fn, arg, *, workflow_id: str = "") -> None:
@@ -275,10 +332,7 @@ class Command(BaseCommand):
             await client.get_workflow_handle(target).signal(signal_fn, arg)
 
         self._call(send, target, "signal", options)
-        if options["format"] == "json":
-            self.stdout.write(json.dumps({"success": True}))
-        else:
-            self.stdout.write("Signal delivered successfully")
+        self.stdout.write(format_signal_result(True, options["format"]))
 
     def _call(self, fn, workflow_id: str, verb: str, options: dict[str, Any]) -> Any:
         address = options.get("server_address") or settings.TEMPORAL_ADDRESS
@@ -305,21 +359,19 @@ class Command(BaseCommand):
                 else f"{verb} failed for '{workflow_id}'"
             )
             raise AuraMsgError(
-                "workflow error",
+                ErrorCategory.Workflow,
                 what,
                 why=str(exc),
                 impact=f"the {verb} was not delivered" if verb == "signal" else "no state read",
                 fix="check the epoch id (manage.py aura_msg query state --epoch-id ...)",
-                returncode=3,
             ) from exc
 
     @staticmethod
     def _connection_error(address: str, exc: Exception) -> AuraMsgError:
         return AuraMsgError(
-            "connection error",
+            ErrorCategory.Connection,
             f"failed to connect to Temporal at {address}",
             why=str(exc),
             impact="nothing was sent",
             fix=CONNECT_FIX,
-            returncode=2,
         )
