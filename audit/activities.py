@@ -1,4 +1,4 @@
-"""The audit activities and the worker's trail, as the aurad guide defines them."""
+"""The audit activities and the trail they write to, set once per worker process."""
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError

@@ -13,7 +13,7 @@ class AuditConfig(AppConfig):
         from workers import registry
 
         registry.on_worker_start(init_worker_trail)
-        # The audit activities live on the Aura protocol queue, as in aurad.
+        # The audit activities live on the Aura protocol queue, beside the epoch workflows.
         registry.register(
             "aura",
             name=lambda task_queue: task_queue,

@@ -1,4 +1,4 @@
-"""The audit trail's contract, as the aurad guide defines it. No Django: workflows import it."""
+"""The audit trail's contract: its event and the trail protocol. No Django: workflows import it."""
 
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable

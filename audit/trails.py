@@ -43,7 +43,7 @@ class InMemoryAuditTrail:
 
 
 class SqliteAuditTrail:
-    """Keeps events in a local SQLite file, with the origin's schema."""
+    """Keeps events in a local SQLite file (one `audit_events` table)."""
 
     def __init__(self, db_path: Path) -> None:
         self.db_path = Path(db_path)
@@ -191,7 +191,7 @@ def make_audit_trail(backend: str) -> AuditTrail:
 
 
 def describe(trail: AuditTrail) -> str:
-    """Return the startup log's description of a trail, as aurad prints it."""
+    """Return how the worker's startup log names a trail."""
     if isinstance(trail, SqliteAuditTrail):
         return f"SqliteAuditTrail at {trail.db_path}"
     return type(trail).__name__

@@ -192,7 +192,7 @@ LOGGING = {
 }
 
 # --- Crisis responses (crises app) -------------------------------------------------------------
-# How perform_agent_mission reaches agents: "log" (the seed's log lines), "http" (POST the
+# How perform_agent_mission reaches agents: "log" (two log lines per deployment), "http" (POST the
 # mission as JSON to CRISIS_AGENT_URL), or "scripted" (CRISIS_AGENT_SCRIPT, JSON: fail or delay
 # chosen phases; for tests and demos). See docs/crises.md.
 CRISIS_AGENT_DISPATCHER = env_str("CRISIS_AGENT_DISPATCHER") or "log"

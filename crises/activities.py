@@ -1,7 +1,7 @@
 """The five crisis activities: the only place `CrisisResponseWorkflow` touches the world.
 
 Sync functions: they use the ORM, so they run on the worker's thread pool, wrapped by the
-DB-connection interceptor. Names and log lines are the seed's.
+DB-connection interceptor. Their names and log lines are part of the contract.
 """
 
 from dataclasses import asdict

@@ -108,7 +108,7 @@ class CrisisAdmin(admin.ModelAdmin):
                 for field, messages_ in exc.errors.items():
                     form.add_error(None, f"{field}: {' '.join(messages_)}")
             else:
-                crisis = outcome.crisis
+                crisis = outcome.record
                 self.log_addition(request, crisis, [{"added": {}}])
                 level, text = start_message(
                     f"Crisis {crisis.crisis_id}", outcome.start, verb="triggered"

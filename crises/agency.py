@@ -1,6 +1,6 @@
-"""`LiaraTemporalAgency`: the seed's Python client, on the crisis service layer.
+"""`LiaraTemporalAgency`: the Python crisis client, on the crisis service layer.
 
-Compatible with the seed's example::
+Usage::
 
     async with LiaraTemporalAgency() as agency:
         workflow_id = await agency.trigger_crisis_response(
@@ -9,7 +9,7 @@ Compatible with the seed's example::
         result = await agency.wait_for_crisis_completion(workflow_id)
         print(f"Success: {result['success']}")
 
-Unlike the origin, status never blocks and tells the truth, `wait` returns the result's five
+Status never blocks and tells the truth, `wait` returns the result's five
 keys, and Temporal Cloud works (mTLS files or an API key). Triggers go through
 `crises.services`, so the crisis is recorded in PostgreSQL before its workflow starts.
 """
@@ -86,7 +86,7 @@ class LiaraTemporalAgency:
     """High-level crisis client: trigger, status (non-blocking), wait.
 
     Each option falls back to the environment (through Django settings): `TEMPORAL_ADDRESS`
-    (or the seed's `TEMPORAL_HOST`), `TEMPORAL_NAMESPACE`, `CRISIS_TASK_QUEUE`,
+    (or `TEMPORAL_HOST`), `TEMPORAL_NAMESPACE`, `CRISIS_TASK_QUEUE`,
     `TEMPORAL_TLS_CERT` / `TEMPORAL_TLS_KEY` / `TEMPORAL_TLS_CA` (paths or PEM text) and
     `TEMPORAL_API_KEY`. For Temporal Cloud pass `temporal_host="<ns>.<acct>.tmprl.cloud:7233"`,
     `namespace="<ns>.<acct>"` and either `tls_cert`+`tls_key` or `api_key`.
@@ -177,7 +177,7 @@ class LiaraTemporalAgency:
     ) -> str:
         """Record a crisis, start its workflow and return the workflow id.
 
-        Missing mission keys get the seed's defaults (`phase-<idx>`, `default-agent`,
+        Missing mission keys get defaults (`phase-<idx>`, `default-agent`,
         `deploy`, the target, priority `idx + 1`).
 
         Raises:
@@ -194,7 +194,7 @@ class LiaraTemporalAgency:
             task_queue=self.task_queue,
             id_taken=services.temporal_knows(client),
         )
-        crisis = trigger.crisis
+        crisis = trigger.record
         logger.info(
             "Triggering crisis response for target: %s (Crisis ID: %s, Missions: %d)",
             target_member,

@@ -2,7 +2,7 @@
 
 Chosen by the `CRISIS_AGENT_DISPATCHER` setting, read at call time:
 
-- `log` (default): logs the seed's two deployment lines and succeeds.
+- `log` (default): logs two deployment lines and succeeds.
 - `http`: POSTs the mission as JSON to `CRISIS_AGENT_URL`; 2xx succeeds, 4xx fails the phase at
   once, 5xx / timeouts / connection errors are retried by the workflow's retry policy.
 - `scripted`: follows `CRISIS_AGENT_SCRIPT` (a dict, or JSON text) keyed by phase id or action,
@@ -49,7 +49,7 @@ class AgentDispatcher(Protocol):
 
 
 class LogDispatcher:
-    """The seed's behaviour: the agent is told by a log line, and always succeeds."""
+    """The agent is told by a log line, and always succeeds."""
 
     def dispatch(self, deployment: Deployment, heartbeat: Callable[[], None]) -> None:
         mission = deployment.mission

@@ -5,7 +5,7 @@ from django.conf import settings
 
 
 def log_worker_start(logger: Logger, task_queue: str) -> None:
-    """Log the seed's worker lines for the crisis queue."""
+    """Log the worker's start-up lines for the crisis queue."""
     from crises.activities import ACTIVITIES
 
     logger.info("Liara worker created with 1 workflows and %d activities", len(ACTIVITIES))

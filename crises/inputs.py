@@ -1,7 +1,7 @@
-"""The crisis workflow's data: the seed's dataclasses and one input per activity.
+"""The crisis workflow's data: its request and result dataclasses and one input per activity.
 
 Django-free: the workflow sandbox re-imports this module, and the starters (REST, admin, CLI,
-LiaraTemporalAgency) share it with the workflow. Field names are the seed's contract.
+LiaraTemporalAgency) share it with the workflow. Field names are part of the contract.
 """
 
 from dataclasses import dataclass, field

@@ -147,5 +147,5 @@ class CrisisPhase(models.Model):
 
     @property
     def timestamp(self):
-        """Return the seed's per-phase timestamp: when it finished, else when it started."""
+        """Return the phase's timestamp: when it finished, else when it started."""
         return self.finished_at or self.started_at

@@ -1,7 +1,7 @@
 """`CrisisResponseWorkflow`: a crisis's mission phases, in priority order, with retries.
 
 No Django here: the workflow sandbox re-imports this module. Activities are called by name
-(the seed's contract), so this module does not import them either.
+(their names are the contract), so this module does not import them either.
 """
 
 import asyncio
@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
 
 WORKFLOW_ID_PREFIX = "crisis-workflow-"
 
-# The seed's retry configuration for agent missions.
+# Agent missions: three attempts, backing off from 2 s to at most 30 s.
 MISSION_RETRY = RetryPolicy(
     maximum_attempts=3,
     initial_interval=timedelta(seconds=2),
@@ -38,7 +38,7 @@ MISSION_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
 
 
 def workflow_id_for(crisis_id: str) -> str:
-    """Return the workflow id of a crisis (the seed's `crisis-workflow-<crisis_id>`)."""
+    """Return the workflow id of a crisis (`crisis-workflow-<crisis_id>`)."""
     return f"{WORKFLOW_ID_PREFIX}{crisis_id}"
 
 
@@ -71,7 +71,7 @@ class CrisisResponseWorkflow:
         workflow.logger.info(
             "Starting crisis response workflow for target: %s", request.target_member
         )
-        # The origin's fallback id holds a float timestamp; ours matches the starters' format.
+        # A start without an id gets one in the starters' format (whole seconds).
         crisis_id = request.crisis_id or f"crisis-{int(workflow.now().timestamp())}"
         progress = self._progress
         progress.crisis_id = crisis_id

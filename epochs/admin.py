@@ -153,7 +153,7 @@ class EpochAdmin(admin.ModelAdmin):
             except EpochExists as exc:
                 form.add_error("epoch_id", str(exc))
             else:
-                epoch = started.epoch
+                epoch = started.record
                 level, text = start_message(
                     f"Epoch {epoch.epoch_id}", started.start, verb="started"
                 )

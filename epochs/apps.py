@@ -23,7 +23,7 @@ class EpochsConfig(AppConfig):
         register(check_epoch_settings)
         outbox.register(SUBJECT_KIND, on_failed=close_unstarted, on_started=mark_started)
 
-        # Same queue as the audit activities the workflows call, as in aurad.
+        # Same queue as the audit activities the workflows call.
         registry.register(
             "aura",
             name=lambda task_queue: task_queue,

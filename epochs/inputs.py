@@ -1,8 +1,8 @@
 """Payloads of the epoch workflows, signals, updates, queries and activities.
 
 Django-free: the workflow sandbox, the services (starters) and the activities share these.
-Field names and enum values are the wire contract of the spec (§4.2); fields we added all have
-defaults, so payloads of the origin's shape still decode.
+Field names and enum values are the wire contract; fields Aura added all have
+defaults, so payloads without Aura's extra fields still decode.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ class ReviewVoteSignal:
 
 @dataclass(frozen=True)
 class BlockerSignal:
-    """Open or resolve a code-review finding (our decision 3)."""
+    """Open or resolve a code-review finding, filed by id under its severity."""
 
     blocker_id: str
     severity: SeverityLevel = SeverityLevel.Blocker

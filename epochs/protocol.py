@@ -71,7 +71,7 @@ class ReviewAxis(StrEnum):
 
 
 class EventType(StrEnum):
-    """Audit event types; every one of them is emitted (our decision 2)."""
+    """Audit event types; every one of them is emitted."""
 
     PhaseTransition = "phase_transition"
     PhaseAdvance = "phase_advance"
@@ -413,7 +413,7 @@ def _phase_aliases() -> dict[str, PhaseId]:
     for phase in PHASE_SPECS:
         # Keys use hyphens because input is normalised `_` → `-`: this is what lets
         # "impl_plan", "impl-plan", "p8-impl_plan" and "p8-impl-plan" all parse
-        # (our decision 7; the origin's underscore keys made them unreachable).
+        # (keys without an underscore, so every phase is reachable).
         name = phase_name(phase).replace("_", "-")
         number = phase.value.removeprefix("p")
         aliases.update({phase.value: phase, number: phase, f"{phase}-{name}": phase, name: phase})

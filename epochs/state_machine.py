@@ -33,7 +33,7 @@ CONSENSUS_GATED: frozenset[tuple[PhaseId, PhaseId]] = frozenset(
 BLOCKER_GATED: frozenset[tuple[PhaseId, PhaseId]] = frozenset(
     {(PhaseId.P10_CodeReview, PhaseId.P11_ImplUat)}
 )
-# Worker slices must all have succeeded before code review starts (our decision 4).
+# Worker slices must all have succeeded before code review starts.
 SLICE_GATED: frozenset[tuple[PhaseId, PhaseId]] = frozenset(
     {(PhaseId.P9_Slice, PhaseId.P10_CodeReview)}
 )
@@ -264,8 +264,8 @@ class EpochStateMachine:
     ) -> bool:
         """Open or resolve a review finding; only BLOCKERs count toward the p10 → p11 gate.
 
-        A finding with an id is filed under its severity group (our decision 3). Without an id
-        only the BLOCKER count moves, as in the origin's `record_blocker(resolved=...)`.
+        A finding with an id is filed under its severity group. Without an id only the BLOCKER
+        count moves (`record_blocker(resolved=...)`).
         The count never drops below zero.
 
         Returns:

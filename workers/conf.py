@@ -1,4 +1,4 @@
-"""`runworker`'s configuration: flag > environment variable > default, as aurad resolves it.
+"""`runworker`'s configuration: flag > environment variable > default.
 
 Pure functions over an explicit argv list and environment mapping, so tests never patch
 `sys.argv` or `os.environ`.

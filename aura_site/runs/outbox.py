@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -34,6 +34,8 @@ from aura_site.runs.models import StartIntent
 from aura_site.temporal import TemporalUnavailable, get_client, run_sync
 
 logger = logging.getLogger(__name__)
+
+R = TypeVar("R")
 
 MEMO_KEY = "aura_start_intent"
 # The fast path has this long before a reconciler may try the same intent.
@@ -70,6 +72,20 @@ class StartOutcome:
     @property
     def failed(self) -> bool:
         return self.state == State.FAILED
+
+
+@dataclass(frozen=True)
+class Started(Generic[R]):
+    """A start request's outcome: the record, whether this call created it, how its start went.
+
+    `start` is None when nothing was tried: a repeated request, or a record made to be
+    started later.
+    """
+
+    record: R
+    created: bool
+    start: StartOutcome | None = None
+    intent: StartIntent | None = None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The crisis record in the seed's JSON shape, and the trigger request."""
+"""The crisis record as JSON, and the trigger request."""
 
 from datetime import UTC
 
@@ -18,7 +18,7 @@ from crises.validation import (
 
 
 class UTCDateTimeField(serializers.DateTimeField):
-    """A timestamp as the seed writes it: UTC, milliseconds, `Z` (2026-01-16T10:30:00.000Z)."""
+    """A timestamp in UTC with milliseconds and `Z` (2026-01-16T10:30:00.000Z)."""
 
     def to_representation(self, value):
         if value is None:
@@ -56,7 +56,7 @@ class SummarySerializer(serializers.Serializer):
 
 
 class CrisisSerializer(serializers.ModelSerializer):
-    """A crisis record: the seed's keys first, then ours."""
+    """A crisis record: the record file's keys first, then the workflow and audit ones."""
 
     started_at = UTCDateTimeField(read_only=True)
     completed_at = UTCDateTimeField(read_only=True)

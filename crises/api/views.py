@@ -85,7 +85,7 @@ class CrisisViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             idempotency_key=idempotency_key(request),
         )
         code = start_status(created=outcome.created, start=outcome.start, label="The crisis")
-        return self._render(outcome.crisis, code)
+        return self._render(outcome.record, code)
 
     @extend_schema(request=None, responses={202: CrisisSerializer, 409: OpenApiResponse()})
     @action(detail=True, methods=["post"])

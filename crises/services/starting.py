@@ -5,7 +5,6 @@ crisis stays `initiated`, waiting to start, and a reconciler starts it later.
 """
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -30,17 +29,7 @@ SUBJECT_KIND = "crisis"
 _ID_TRIES = 5
 
 
-@dataclass(frozen=True)
-class Trigger:
-    """A trigger's outcome: the crisis, whether this call created it, and how its start went.
-
-    `start` is None for a repeated request (it started nothing).
-    """
-
-    crisis: Crisis
-    created: bool
-    start: outbox.StartOutcome | None = None
-    intent: StartIntent | None = None
+Trigger = outbox.Started[Crisis]
 
 
 def crisis_request(
@@ -183,8 +172,8 @@ def trigger_crisis(**request: Any) -> Trigger:
     if not trigger.created or trigger.intent is None:
         return trigger
     start = outbox.start_after_commit(trigger.intent)
-    trigger.crisis.refresh_from_db()
-    return Trigger(trigger.crisis, True, start, trigger.intent)
+    trigger.record.refresh_from_db()
+    return Trigger(trigger.record, True, start, trigger.intent)
 
 
 def close_unstarted(crisis_id: str, error: str) -> None:

@@ -17,7 +17,7 @@ from epochs.models import Epoch
 
 
 class EpochPermission(permissions.BasePermission):
-    """Each action needs its own model permission (our decision 6: roles are permissions)."""
+    """Each action needs its own model permission: protocol roles are Django permissions."""
 
     required = {
         "list": "epochs.view_epoch",
@@ -88,7 +88,7 @@ class EpochViewSet(
             idempotency_key=idempotency_key(request),
         )
         code = start_status(created=started.created, start=started.start, label="The epoch")
-        epoch = self.get_queryset().get(pk=started.epoch.pk)
+        epoch = self.get_queryset().get(pk=started.record.pk)
         return Response(serializers.epoch_detail(epoch, None), status=code)
 
     def retrieve(self, request: Request, *args, **kwargs) -> Response:

@@ -5,7 +5,6 @@ The workflow starts right after the commit; when Temporal cannot take it, the ep
 """
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -22,17 +21,7 @@ from epochs.protocol import PhaseId
 from epochs.services.moves import SUBJECT_KIND, close_unfinished
 from epochs.workflows import EpochWorkflow
 
-
-@dataclass(frozen=True)
-class EpochStart:
-    """A start's outcome: the epoch, whether this call created it, and how its start went.
-
-    `start` is None for a repeated request (it started nothing).
-    """
-
-    epoch: Epoch
-    created: bool
-    start: outbox.StartOutcome | None = None
+EpochStart = outbox.Started[Epoch]
 
 
 def new_epoch_id() -> str:

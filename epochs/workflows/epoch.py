@@ -406,7 +406,7 @@ class EpochWorkflow:
     def _upsert_search_attributes(
         self, *, epoch_id: str | None = None, last_event: str | None = None
     ) -> None:
-        """Publish the phase, role, status and domain (spec §4.1) for visibility queries."""
+        """Publish the phase, role, status and domain for visibility queries."""
         state = self._sm.state
         domain = PHASE_DOMAIN.get(state.current_phase)
         updates = [

@@ -92,7 +92,7 @@ class SliceWorkflow:
                         error=result.error or "",
                     ),
                 )
-            except Exception as exc:  # best effort, as in the origin
+            except Exception as exc:  # best effort: the slice's own result still stands
                 workflow.logger.warning(
                     "SliceWorkflow(%s): parent signal delivery failed (parent_id=%s): %s",
                     input.slice_id,

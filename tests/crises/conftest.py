@@ -72,7 +72,7 @@ async def start_crisis(
     start = await outbox.start_async(trigger.intent, client, result_type=CrisisResult)
     # The handle start_workflow returns lets the time-skipping server skip while we wait.
     assert start.handle is not None, start
-    return trigger.crisis, start.handle
+    return trigger.record, start.handle
 
 
 async def reload(crisis: Crisis) -> Crisis:

@@ -146,7 +146,7 @@ def test_cancel_a_running_crisis_from_its_page(
                 initiated_by="ops",
             )
             .result()
-            .crisis
+            .record
         )
     admin_page.goto(f"{live_server.url}{LIST}{crisis.pk}/change/")
     admin_page.wait_for_selector("tr[data-phase-id='phase-2'] .crisis-status-running")

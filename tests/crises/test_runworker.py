@@ -58,7 +58,7 @@ async def test_runworker_serves_crises(temporal_settings, crisis_settings, tmp_p
         trigger = await sync_to_async(services.trigger_crisis)(
             target="target-alpha", missions=services.cli_missions("target-alpha", ["recon"])
         )
-        crisis, done = await sync_to_async(services.wait_for_crisis)(trigger.crisis, timeout=20)
+        crisis, done = await sync_to_async(services.wait_for_crisis)(trigger.record, timeout=20)
         assert done and crisis.status == "completed", log_path.read_text()[-3000:]
     finally:
         process.send_signal(signal.SIGTERM)

@@ -48,7 +48,7 @@ def test_triggers_in_the_same_second_never_collide(monkeypatch) -> None:
 def test_lookup_by_either_id_and_invalid_requests_store_nothing() -> None:
     crisis = services.record_crisis(
         target="target-alpha", missions=services.cli_missions("target-alpha", ["recon"])
-    ).crisis
+    ).record
     assert services.get_crisis(crisis.workflow_id) == services.get_crisis(crisis.crisis_id)
     with pytest.raises(InvalidCrisisRequest):
         services.record_crisis(target="target-b", missions=[{"phase_id": "p"}])

@@ -142,10 +142,10 @@ async def test_an_intent_whose_fast_path_never_ran_is_started_by_the_reconciler(
     assert (await reconcile_once()).tried == 0  # the fast path's grace period
     await StartIntent.objects.aupdate(next_attempt_at=timezone.now())
     report = await reconcile_once()
-    assert report.started == [trigger.crisis.workflow_id]
+    assert report.started == [trigger.record.workflow_id]
     async with crisis_worker(temporal_settings):
         crisis, done = await sync_to_async(crisis_services.wait_for_crisis)(
-            trigger.crisis, timeout=20
+            trigger.record, timeout=20
         )
     assert done and crisis.status == CrisisStatus.COMPLETED, (crisis.status, crisis.error)
     # A second pass finds nothing, and a start replayed by hand is recognised as ours.
@@ -166,7 +166,7 @@ def test_start_pending_command_starts_what_is_pending(
     assert "1 pending start(s)" in capsys.readouterr().out
     call_command("start_pending")
     out = capsys.readouterr().out
-    assert f"started  {trigger.crisis.workflow_id}" in out
+    assert f"started  {trigger.record.workflow_id}" in out
     assert "1 started, 0 still pending, 0 failed" in out
     assert StartIntent.objects.get().state == "started"
 
@@ -177,8 +177,8 @@ def test_a_start_given_up_fails_the_record_with_a_clear_error(
 ) -> None:
     crisis = crisis_services.trigger_crisis(
         target="target-late", missions=crisis_services.cli_missions("target-late", ["recon"])
-    ).crisis
-    epoch = epoch_services.start_epoch(request_description="late").epoch
+    ).record
+    epoch = epoch_services.start_epoch(request_description="late").record
     StartIntent.objects.update(next_attempt_at=timezone.now(), give_up_at=timezone.now())
     report = reconcile_now()
     assert sorted(report.failed) == sorted([crisis.workflow_id, epoch.epoch_id])

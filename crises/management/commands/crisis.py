@@ -132,7 +132,7 @@ class Command(BaseCommand):
             actor=f"cli:{getpass.getuser()}",
             idempotency_key=options["idempotency_key"],
         )
-        crisis = outcome.crisis
+        crisis = outcome.record
         if outcome.start is not None and outcome.start.failed:
             raise CommandError(
                 f"Crisis {crisis.crisis_id} could not start: {outcome.start.error} "

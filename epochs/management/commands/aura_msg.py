@@ -212,7 +212,7 @@ class Command(BaseCommand):
                 impact="no epoch was started",
                 fix="choose another --epoch-id",
             ) from exc
-        epoch, start = started.epoch, started.start
+        epoch, start = started.record, started.start
         if start is not None and start.failed:
             raise AuraMsgError(
                 ErrorCategory.Workflow,
@@ -251,7 +251,7 @@ class Command(BaseCommand):
             signal = SliceCompleteSignal(slice_id, success=False, error=options["error"])
         else:
             signal = SliceCompleteSignal(slice_id, success=True, output=options["output"] or "")
-        # The slice child's real id (the origin addressed the bare slice id).
+        # The slice child's real id, not the bare slice id.
         target = slice_workflow_id(options["epoch_id"], slice_id)
         self._signal(options, SliceWorkflow.complete_slice, signal, workflow_id=target)
 
