@@ -13,6 +13,7 @@ from temporalio.service import RPCError
 
 from audit.models import AuditEvent
 from aura_site.temporal import TemporalUnavailable
+from aura_site.validators import validate_free_text
 from epochs import services
 from epochs.api.serializers import ID_REGEX
 from epochs.exceptions import EpochExists, EpochNotRunning, MoveRefused
@@ -41,7 +42,9 @@ class StartEpochForm(forms.Form):
     epoch_id = forms.RegexField(
         regex=ID_REGEX, required=False, help_text="Leave empty to generate one."
     )
-    request_description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
+    request_description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}), validators=[validate_free_text]
+    )
 
 
 class VoteForm(forms.Form):
@@ -52,7 +55,7 @@ class VoteForm(forms.Form):
 class BlockerForm(forms.Form):
     blocker_id = forms.RegexField(regex=ID_REGEX)
     severity = forms.ChoiceField(choices=[(s.value, s.value) for s in SeverityLevel])
-    description = forms.CharField(required=False)
+    description = forms.CharField(required=False, validators=[validate_free_text])
     resolved = forms.BooleanField(required=False, label="Resolve")
 
 
