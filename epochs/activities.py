@@ -24,9 +24,8 @@ from epochs.inputs import (
 from epochs.protocol import PhaseId
 from epochs.state_machine import EpochState
 
-DISABLED_MESSAGE = (
-    "Slice commands are disabled on this worker: set AURA_ALLOW_SLICE_COMMANDS=1 to run them."
-)
+# Stored on the slice and shown to API users: it names no setting (docs/epochs.md does).
+DISABLED_MESSAGE = "Slice commands are disabled on this worker."
 
 
 @activity.defn

@@ -116,7 +116,7 @@ class CrisisViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         except IdempotencyKeyReused as exc:
             raise IdempotencyConflict(str(exc)) from exc
         except WorkflowStartFailed as exc:
-            raise TemporalDown(str(exc)) from exc
+            raise TemporalDown() from exc
         return self._render(outcome.crisis, 201 if outcome.created else 200)
 
     @extend_schema(request=None, responses={202: CrisisSerializer, 409: OpenApiResponse()})
@@ -129,7 +129,7 @@ class CrisisViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         except CrisisNotActive as exc:
             raise Conflict(str(exc)) from exc
         except TemporalUnavailable as exc:
-            raise TemporalDown(str(exc)) from exc
+            raise TemporalDown() from exc
         return self._render(crisis, status.HTTP_202_ACCEPTED)
 
     @extend_schema(

@@ -172,6 +172,8 @@ def test_temporal_down_is_503_and_the_crisis_is_recorded_failed(api, settings) -
     temporal.set_client(None)
     response = api.post(URL, {"target": "target-down", "missions": [mission()]}, format="json")
     assert response.status_code == 503
+    # The answer names neither the server's address nor a setting.
+    assert response.json()["detail"] == "The workflow service is not available; try again shortly."
     crisis = Crisis.objects.get()
     assert crisis.status == CrisisStatus.FAILED
     assert "Could not start crisis" in crisis.error
