@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from aura_site.api.fields import ChoiceField, LabelField, TextField
+from aura_site.api.fields import ChoiceField, LabelField, TextField, excerpt
 from epochs.inputs import EpochSnapshot
 from epochs.models import Epoch, EpochBlocker, EpochSession, EpochSlice, EpochTransition, EpochVote
 from epochs.protocol import (
@@ -29,7 +29,9 @@ class PhaseField(serializers.CharField):
     """A phase in any spelling `parse_phase_id` accepts (p8, 8, impl-plan, p8-impl_plan)."""
 
     def to_internal_value(self, data: Any) -> str:
-        text = super().to_internal_value(data)
+        # An excerpt is never a phase spelling when it differs from the value, and the error
+        # message quotes what it is given.
+        text = excerpt(super().to_internal_value(data))
         try:
             return parse_phase_id(text).value
         except ValueError as exc:
