@@ -139,8 +139,20 @@ def _validation_problem(detail: Any) -> Response:
     )
 
 
-def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's EXCEPTION_HANDLER: render every error as problem details, never a traceback."""
+def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """DRF's EXCEPTION_HANDLER: render every error as problem details, never a traceback.
+
+    A browser on the browsable API gets the same document inside its HTML page: its scripts
+    show an answer only when it is labelled text/html.
+    """
+    response = _problem_response(exc, context)
+    renderer = getattr(context.get("request"), "accepted_renderer", None)
+    if renderer is not None and renderer.media_type == "text/html":
+        response.content_type = None
+    return response
+
+
+def _problem_response(exc: Exception, context: dict[str, Any]) -> Response:
     refusal = request_refusal(exc)
     if refusal is not None:
         exc = refusal
