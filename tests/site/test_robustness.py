@@ -14,7 +14,10 @@ from rest_framework.test import APIClient
 from audit.models import AuditEvent
 from aura_site.api.fields import ECHO_LIMIT
 from aura_site.api.parsers import MAX_DEPTH
+from crises.forms import TriggerForm
 from crises.models import Crisis, CrisisPhase
+from crises.validation import request_errors
+from epochs.admin import StartEpochForm
 from epochs.models import (
     Epoch,
     EpochBlocker,
@@ -365,3 +368,20 @@ def test_a_url_at_the_limit_is_served(api, settings) -> None:
     url += "x" * (settings.AURA_MAX_URL_LENGTH - len(url))
     assert api.get(url).status_code == 200
     assert_problem(api.get(url + "x"), 414, "uri-too-long")
+
+
+# --- the same rules at the other edges ------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", UNSAFE_IN_IDENTIFIERS.values(), ids=UNSAFE_IN_IDENTIFIERS)
+def test_the_crisis_rules_refuse_unsafe_targets_and_mission_fields(value: str) -> None:
+    # The rules the admin, the CLI and the agency share with the API (crises/validation.py).
+    errors = request_errors(value, [{**MISSION, "agent_id": value}])
+    assert set(errors) == {"target", "missions.0.agent_id"}
+
+
+def test_admin_forms_refuse_control_characters() -> None:
+    assert "target" in TriggerForm(data={"target": "abc\u202edef"}).errors
+    form = StartEpochForm(data={"request_description": "bell\x07"})
+    assert "request_description" in form.errors
+    assert StartEpochForm(data={"request_description": "two\r\nlines\tand a tab"}).is_valid()
