@@ -182,7 +182,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": [
         "aura_site.api.parsers.BoundedJSONParser",
         "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "aura_site.api.parsers.BoundedMultiPartParser",
     ],
     "DEFAULT_THROTTLE_CLASSES": [
         "aura_site.api.throttles.WriteRateThrottle",

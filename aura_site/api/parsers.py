@@ -1,10 +1,12 @@
-"""The API's JSON parser: bounded nesting, and only text that UTF-8 (and PostgreSQL) can hold."""
+"""The API's parsers: bounded nesting and size, and only text UTF-8 (and PostgreSQL) can hold."""
 
 import re
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 
 MAX_DEPTH = 64
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -50,3 +52,18 @@ def check_document(data: Any) -> None:
                 pending.extend((item, depth + 1) for item in value.values())
             else:
                 pending.extend((item, depth + 1) for item in value)
+
+
+class BoundedMultiPartParser(MultiPartParser):
+    """Multipart forms (the browsable API's HTML form) no larger than any other body.
+
+    Django caps a multipart form's fields but streams its files to disk whatever their size;
+    no endpoint takes files, so the whole body is held to the upload limit.
+    """
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context=None) -> Any:
+        meta = (parser_context or {})["request"].META
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None and int(meta.get("CONTENT_LENGTH") or 0) > limit:
+            raise RequestDataTooBig("multipart body over the upload limit")
+        return super().parse(stream, media_type, parser_context)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -385,3 +386,11 @@ def test_admin_forms_refuse_control_characters() -> None:
     form = StartEpochForm(data={"request_description": "bell\x07"})
     assert "request_description" in form.errors
     assert StartEpochForm(data={"request_description": "two\r\nlines\tand a tab"}).is_valid()
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_a_multipart_file_over_the_upload_limit_is_413(api, before, endpoint, settings) -> None:
+    upload = SimpleUploadedFile("big.bin", b"x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1))
+    response = api.post(WRITES[endpoint][0], {"file": upload}, format="multipart")
+    assert_problem(response, 413, "too-large")
+    assert counts() == before
