@@ -1,6 +1,7 @@
 """Typed readers for environment variables; an empty variable counts as unset."""
 
 import os
+import re
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -39,3 +40,21 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if not raw:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+_RATE = re.compile(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)")
+_OFF = {"off", "none", "0"}
+
+
+def env_rate(name: str, default: str | None) -> str | None:
+    """Return a throttle rate such as `120/min`, or None when the variable says `off`."""
+    raw = env_str(name).strip().lower()
+    if not raw:
+        return default
+    if raw in _OFF:
+        return None
+    if not _RATE.fullmatch(raw):
+        raise ImproperlyConfigured(
+            f"{name} must be a rate such as 120/min (per s, min, hour or day) or off, not {raw!r}."
+        )
+    return raw

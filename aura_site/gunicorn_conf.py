@@ -9,6 +9,9 @@ timeout = 90
 graceful_timeout = 10
 control_socket_disable = True
 accesslog = "-"
+# gunicorn's largest request line (its default is 4094): the app answers URLs longer than
+# AURA_MAX_URL_LENGTH itself, as problem details under /api/.
+limit_request_line = 8190
 
 
 def worker_exit(server, worker) -> None:

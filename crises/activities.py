@@ -79,7 +79,14 @@ def perform_agent_mission(data: PerformAgentMissionInput) -> bool:
     try:
         dispatcher = agents.get_dispatcher()
     except ValueError as exc:
-        raise ApplicationError(str(exc), type="Misconfigured", non_retryable=True) from exc
+        # The worker's log names the setting at fault; the phase record, which API users
+        # read, does not (the workflow records the root cause, so none is chained).
+        activity.logger.error("Agent dispatcher misconfigured: %s", exc)
+        raise ApplicationError(
+            "The worker's agent dispatcher is misconfigured.",
+            type="Misconfigured",
+            non_retryable=True,
+        ) from None
     deployment = agents.Deployment(
         crisis_id=data.crisis_id,
         workflow_id=info.workflow_id or "",

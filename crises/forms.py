@@ -2,6 +2,7 @@
 
 from django import forms
 
+from aura_site.validators import validate_identifier
 from crises.validation import (
     MAX_FIELD_LENGTH,
     MAX_PHASES,
@@ -13,19 +14,28 @@ from crises.validation import (
 
 class TriggerForm(forms.Form):
     target = forms.CharField(
-        min_length=MIN_TARGET_LENGTH, max_length=MAX_TARGET_LENGTH, help_text="e.g. target-alpha"
+        min_length=MIN_TARGET_LENGTH,
+        max_length=MAX_TARGET_LENGTH,
+        validators=[validate_identifier],
+        help_text="e.g. target-alpha",
     )
     initiated_by = forms.CharField(
-        max_length=MAX_TARGET_LENGTH, required=False, help_text="Defaults to your user name."
+        max_length=MAX_TARGET_LENGTH,
+        required=False,
+        validators=[validate_identifier],
+        help_text="Defaults to your user name.",
     )
 
 
 class MissionForm(forms.Form):
-    phase_id = forms.CharField(max_length=MAX_FIELD_LENGTH)
-    agent_id = forms.CharField(max_length=MAX_FIELD_LENGTH)
-    action = forms.CharField(max_length=MAX_FIELD_LENGTH)
+    phase_id = forms.CharField(max_length=MAX_FIELD_LENGTH, validators=[validate_identifier])
+    agent_id = forms.CharField(max_length=MAX_FIELD_LENGTH, validators=[validate_identifier])
+    action = forms.CharField(max_length=MAX_FIELD_LENGTH, validators=[validate_identifier])
     target = forms.CharField(
-        max_length=MAX_TARGET_LENGTH, required=False, help_text="Blank: the crisis target."
+        max_length=MAX_TARGET_LENGTH,
+        required=False,
+        validators=[validate_identifier],
+        help_text="Blank: the crisis target.",
     )
     priority = forms.IntegerField(
         min_value=1, max_value=MAX_PRIORITY, required=False, help_text="Blank: row order."

@@ -6,6 +6,8 @@ Django-free and pure: plain JSON-like values in, field → messages out (empty w
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from aura_site.text import identifier_error
+
 MIN_TARGET_LENGTH = 3
 MAX_TARGET_LENGTH = 200
 MAX_FIELD_LENGTH = 100  # phase_id, agent_id, action
@@ -22,7 +24,7 @@ def _string_error(value: Any, limit: int) -> str | None:
         return "This field may not be blank."
     if len(value) > limit:
         return f"Ensure this field has no more than {limit} characters."
-    return None
+    return identifier_error(value)
 
 
 def _mission_errors(mission: Any) -> dict[str, list[str]]:
@@ -53,6 +55,8 @@ def request_errors(target: Any, missions: Any) -> dict[str, list[str]]:
         errors["target"] = [f"Ensure this field has at least {MIN_TARGET_LENGTH} characters."]
     elif len(target) > MAX_TARGET_LENGTH:
         errors["target"] = [f"Ensure this field has no more than {MAX_TARGET_LENGTH} characters."]
+    elif message := identifier_error(target):
+        errors["target"] = [message]
 
     if not isinstance(missions, Sequence) or isinstance(missions, str | bytes):
         errors["missions"] = ["Must be a list of missions."]

@@ -26,9 +26,8 @@ from epochs.interfaces import NullTranscriptRecorder, SecurityGate, ToolCall, Tr
 from epochs.protocol import PermissionDecision, PhaseId, RoleId, ToolPermissionRequest
 from epochs.state_machine import EpochState
 
-DISABLED_MESSAGE = (
-    "Slice commands are disabled on this worker: set AURA_ALLOW_SLICE_COMMANDS=1 to run them."
-)
+# Stored on the slice and shown to API users: it names no setting (docs/epochs.md does).
+DISABLED_MESSAGE = "Slice commands are disabled on this worker."
 SLICE_COMMAND_TOOL = "execute_slice_command"
 
 

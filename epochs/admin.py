@@ -16,6 +16,7 @@ from audit.models import AuditEvent
 from aura_site.errors import DomainError
 from aura_site.runs import outbox
 from aura_site.runs.presentation import start_message, waiting_badge
+from aura_site.validators import validate_free_text
 from epochs import services
 from epochs.api.serializers import ID_REGEX
 from epochs.catalogue import HANDOFF_SPECS
@@ -46,7 +47,9 @@ class StartEpochForm(forms.Form):
     epoch_id = forms.RegexField(
         regex=ID_REGEX, required=False, help_text="Leave empty to generate one."
     )
-    request_description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
+    request_description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}), validators=[validate_free_text]
+    )
 
 
 class VoteForm(forms.Form):
@@ -57,7 +60,7 @@ class VoteForm(forms.Form):
 class BlockerForm(forms.Form):
     blocker_id = forms.RegexField(regex=ID_REGEX)
     severity = forms.ChoiceField(choices=[(s.value, s.value) for s in SeverityLevel])
-    description = forms.CharField(required=False)
+    description = forms.CharField(required=False, validators=[validate_free_text])
     resolved = forms.BooleanField(required=False, label="Resolve")
 
 

@@ -204,3 +204,11 @@ def admin_page(page: Any, live_server: Any, admin_user: Any) -> Any:
     page.click("input[type=submit]")
     page.wait_for_url(f"{live_server.url}/admin/")
     return page
+
+
+@pytest.fixture(autouse=True)
+def _no_throttles(settings: Any) -> None:
+    """Turn the API's rate limits off: tests make many requests quickly (test_throttles.py
+    turns them on again)."""
+    settings.AURA_THROTTLE_WRITES = None
+    settings.AURA_THROTTLE_WAITS = None

@@ -4,7 +4,17 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.conf import settings
+from django.core.exceptions import (
+    BadRequest,
+    DisallowedHost,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+    ValidationError,
+)
 from django.db import DatabaseError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -18,6 +28,51 @@ logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://aura.invalid/problems/"
+
+
+class RequestTooLarge(exceptions.APIException):
+    """HTTP 413: the request carries more than the server accepts."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request is larger than the server accepts."
+    default_code = "too_large"
+
+
+class MalformedRequest(exceptions.APIException):
+    """HTTP 400: the request itself (URL, headers, framing) is unusable."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "The request could not be understood."
+    default_code = "bad_request"
+
+
+class URITooLong(exceptions.APIException):
+    """HTTP 414: the URL is longer than the server accepts."""
+
+    status_code = status.HTTP_414_REQUEST_URI_TOO_LONG
+    default_detail = "The URL is longer than the server accepts."
+    default_code = "uri_too_long"
+
+
+def request_refusal(exc: Exception) -> exceptions.APIException | None:
+    """Return the API error for Django's refusal of a whole request, None for other errors.
+
+    Django's own messages name its settings, so each refusal gets a message of ours.
+    """
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return RequestTooLarge(f"The request body is larger than {limit} bytes.")
+    if isinstance(exc, TooManyFieldsSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return RequestTooLarge(f"The request has more than {limit} fields.")
+    if isinstance(exc, TooManyFilesSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
+        return RequestTooLarge(f"The request has more than {limit} files.")
+    if isinstance(exc, DisallowedHost):
+        return MalformedRequest("The Host header names a host this server does not serve.")
+    if isinstance(exc, SuspiciousOperation | BadRequest):
+        return MalformedRequest()
+    return None
 
 
 def problem_body(
@@ -99,14 +154,29 @@ def domain_problem(exc: DomainError) -> Response:
     )
 
 
-def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's EXCEPTION_HANDLER: render every error as problem details, never a traceback."""
+def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """DRF's EXCEPTION_HANDLER: render every error as problem details, never a traceback.
+
+    A browser on the browsable API gets the same document inside its HTML page: its scripts
+    show an answer only when it is labelled text/html.
+    """
+    response = _problem_response(exc, context)
+    renderer = getattr(context.get("request"), "accepted_renderer", None)
+    if renderer is not None and renderer.media_type == "text/html":
+        response.content_type = None
+    return response
+
+
+def _problem_response(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, RPCError):
         logger.warning("Temporal refused a call of %s: %s", context.get("view"), exc)
         exc = Unavailable("The workflow service is not available; try again shortly.")
     if isinstance(exc, DomainError):
         return domain_problem(exc)
-    if isinstance(exc, ValidationError):
+    refusal = request_refusal(exc)
+    if refusal is not None:
+        exc = refusal
+    elif isinstance(exc, ValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else exc.messages
         )

@@ -26,6 +26,9 @@ _ANSWERS = {
     "404": "Not found.",
     "405": "Method not allowed.",
     "409": "Conflict with the current state.",
+    "413": "The request body (or its number of fields) is over the limit.",
+    "414": "The URL is over the limit.",
+    "429": "Too many requests: wait the `Retry-After` seconds.",
     "503": "A backing service (Temporal, the database) is unavailable.",
 }
 

@@ -5,6 +5,7 @@ from datetime import UTC
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from aura_site.api.fields import LabelField
 from aura_site.api.starts import StartField
 from crises import services
 from crises.models import Crisis, CrisisPhase
@@ -103,19 +104,19 @@ class CrisisSerializer(serializers.ModelSerializer):
 
 
 class MissionSerializer(serializers.Serializer):
-    phase_id = serializers.CharField(max_length=MAX_FIELD_LENGTH)
-    agent_id = serializers.CharField(max_length=MAX_FIELD_LENGTH)
-    action = serializers.CharField(max_length=MAX_FIELD_LENGTH)
-    target = serializers.CharField(max_length=MAX_TARGET_LENGTH)
+    phase_id = LabelField(max_length=MAX_FIELD_LENGTH)
+    agent_id = LabelField(max_length=MAX_FIELD_LENGTH)
+    action = LabelField(max_length=MAX_FIELD_LENGTH)
+    target = LabelField(max_length=MAX_TARGET_LENGTH)
     priority = serializers.IntegerField(min_value=1, max_value=MAX_PRIORITY, default=1)
 
 
 class CrisisTriggerSerializer(serializers.Serializer):
     """What POST /crises/ takes: a target and its missions (the rules: crises/validation.py)."""
 
-    target = serializers.CharField(min_length=MIN_TARGET_LENGTH, max_length=MAX_TARGET_LENGTH)
+    target = LabelField(min_length=MIN_TARGET_LENGTH, max_length=MAX_TARGET_LENGTH)
     missions = MissionSerializer(many=True, help_text=f"1 to {MAX_PHASES} mission phases.")
-    initiated_by = serializers.CharField(
+    initiated_by = LabelField(
         max_length=MAX_TARGET_LENGTH,
         required=False,
         allow_blank=True,

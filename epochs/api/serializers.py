@@ -4,6 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from aura_site.api.fields import ChoiceField, LabelField, TextField, excerpt
 from aura_site.api.starts import StartField
 from epochs.inputs import EpochSnapshot
 from epochs.interfaces import ModelId
@@ -30,7 +31,9 @@ class PhaseField(serializers.CharField):
     """A phase in any spelling `parse_phase_id` accepts (p8, 8, impl-plan, p8-impl_plan)."""
 
     def to_internal_value(self, data: Any) -> str:
-        text = super().to_internal_value(data)
+        # An excerpt is never a phase spelling when it differs from the value, and the error
+        # message quotes what it is given.
+        text = excerpt(super().to_internal_value(data))
         try:
             return parse_phase_id(text).value
         except ValueError as exc:
@@ -42,19 +45,21 @@ class PhaseField(serializers.CharField):
 
 class EpochStartSerializer(serializers.Serializer):
     epoch_id = serializers.RegexField(ID_REGEX, required=False, help_text=ID_HELP)
-    request_description = serializers.CharField(max_length=10000)
+    request_description = TextField(max_length=10000)
 
 
 class AdvanceSerializer(serializers.Serializer):
-    to_phase = PhaseField(help_text="Target phase, e.g. p2, 2, elicit or p2-elicit.")
-    triggered_by = serializers.CharField(required=False, allow_blank=True, max_length=255)
-    condition_met = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    to_phase = PhaseField(
+        max_length=64, help_text="Target phase, e.g. p2, 2, elicit or p2-elicit."
+    )
+    triggered_by = LabelField(required=False, allow_blank=True, max_length=255)
+    condition_met = TextField(required=False, allow_blank=True, max_length=2000)
 
 
 class VoteSerializer(serializers.Serializer):
-    axis = serializers.ChoiceField(choices=_values(ReviewAxis))
-    vote = serializers.CharField(help_text="ACCEPT or REVISE (any case).")
-    reviewer_id = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    axis = ChoiceField(choices=_values(ReviewAxis))
+    vote = serializers.CharField(max_length=16, help_text="ACCEPT or REVISE (any case).")
+    reviewer_id = LabelField(required=False, allow_blank=True, max_length=255)
 
     def validate_vote(self, value: str) -> str:
         if value.upper() not in _values(VoteType):
@@ -66,17 +71,15 @@ class VoteSerializer(serializers.Serializer):
 
 class BlockerSerializer(serializers.Serializer):
     blocker_id = serializers.RegexField(ID_REGEX, help_text=ID_HELP)
-    severity = serializers.ChoiceField(
-        choices=_values(SeverityLevel), default=SeverityLevel.Blocker.value
-    )
+    severity = ChoiceField(choices=_values(SeverityLevel), default=SeverityLevel.Blocker.value)
     resolved = serializers.BooleanField(default=False)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+    description = TextField(required=False, allow_blank=True, max_length=10000)
 
 
 class SliceSerializer(serializers.Serializer):
     slice_id = serializers.RegexField(ID_REGEX, help_text=ID_HELP)
-    mode = serializers.ChoiceField(choices=_values(SliceMode), default=SliceMode.Mock.value)
-    command = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+    mode = ChoiceField(choices=_values(SliceMode), default=SliceMode.Mock.value)
+    command = TextField(required=False, allow_blank=True, max_length=10000)
     timeout_seconds = serializers.IntegerField(min_value=1, max_value=86400, default=300)
     await_completion = serializers.BooleanField(
         default=False, help_text="Wait for `aura_msg signal complete` instead of finishing."
@@ -90,9 +93,9 @@ class SliceSerializer(serializers.Serializer):
 
 class SessionSerializer(serializers.Serializer):
     session_id = serializers.RegexField(ID_REGEX, help_text=ID_HELP)
-    role = serializers.ChoiceField(choices=_values(RoleId))
-    model_harness = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    model = serializers.CharField(
+    role = ChoiceField(choices=_values(RoleId))
+    model_harness = LabelField(required=False, allow_blank=True, max_length=100)
+    model = LabelField(
         required=False,
         allow_blank=True,
         max_length=100,

@@ -125,7 +125,7 @@ def submit_slice(
     if mode != SliceMode.Mock:
         if not conf.allow_slice_commands():
             raise SliceCommandsDisabled(
-                "Slice commands are disabled: set AURA_ALLOW_SLICE_COMMANDS=1 to allow them."
+                "Slice commands are disabled on this server; ask an operator to allow them."
             )
         if user is not None and not user.has_perm("epochs.run_slice_command"):
             raise SliceCommandsDisabled("You may not submit slices that run commands.")

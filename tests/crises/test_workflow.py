@@ -287,3 +287,19 @@ async def test_ids_temporal_still_knows_are_skipped(
         crisis, handle = await start_crisis(temporal_settings, "target-old", missions)
         assert (await handle.result()).success
     assert crisis.crisis_id == "crisis-target-old-17-2"
+
+
+async def test_a_misconfigured_dispatcher_fails_the_phase_without_naming_settings(
+    skipping_client, crisis_worker, crisis_settings, caplog
+) -> None:
+    crisis_settings.CRISIS_AGENT_DISPATCHER = "http"
+    crisis_settings.CRISIS_AGENT_URL = ""
+    missions = services.cli_missions("target-misconfigured", SEED_ACTIONS[:1])
+    async with crisis_worker(skipping_client):
+        crisis, handle = await start_crisis(skipping_client, "target-misconfigured", missions)
+        await handle.result()
+    crisis = await reload(crisis)
+    assert phase_table(crisis) == [("phase-1", "failed", 1)]
+    # API users read the record: it says what failed, the worker's log says which setting.
+    assert phase_of(crisis, "phase-1").error == "The worker's agent dispatcher is misconfigured."
+    assert "CRISIS_AGENT_DISPATCHER=http needs CRISIS_AGENT_URL." in caplog.text

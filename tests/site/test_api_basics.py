@@ -15,9 +15,10 @@ def test_schema_is_openapi_3(client: Client) -> None:
     assert "/api/v1/audit-events/" in schema["paths"]
     assert {"tokenAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
     listing = schema["paths"]["/api/v1/audit-events/"]["get"]["responses"]
-    assert listing["401"]["content"] == {
-        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-    }
+    for code in ("401", "413", "414", "429"):
+        assert listing[code]["content"] == {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        }
     assert schema["components"]["schemas"]["Problem"]["required"] == [
         "type",
         "title",

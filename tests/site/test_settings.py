@@ -67,6 +67,11 @@ def test_production_configuration_passes_check_deploy() -> None:
             {"AURA_ALLOW_SLICE_COMMANDS": "maybe"},
             "AURA_ALLOW_SLICE_COMMANDS must be a boolean (1/0, true/false), not 'maybe'.",
         ),
+        (
+            {"AURA_THROTTLE_WRITES": "lots"},
+            "AURA_THROTTLE_WRITES must be a rate such as 120/min (per s, min, hour or day) "
+            "or off, not 'lots'.",
+        ),
     ],
 )
 def test_bad_settings_are_one_clear_line(env: dict[str, str], message: str) -> None:
@@ -94,3 +99,37 @@ def test_dev_secret_key_is_generated_once_and_kept_private(tmp_path: Path) -> No
     assert devstack.dev_secret_key(tmp_path / ".aura") == key
     mode = stat.S_IMODE((tmp_path / ".aura" / "secret_key").stat().st_mode)
     assert mode == 0o600
+
+
+def setting(name: str, **env: str) -> str:
+    """Return repr() of a setting as `manage.py` sees it with `env`."""
+    code = f"from django.conf import settings; print(repr(getattr(settings, {name!r}, None)))"
+    result = manage("shell", "-c", code, **env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+PRODUCTION = {
+    "AURA_ENV": "production",
+    "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+    "DJANGO_ALLOWED_HOSTS": "aura.example.com",
+}
+
+
+@pytest.mark.parametrize("env", [{}, PRODUCTION], ids=["development", "production"])
+def test_x_forwarded_proto_is_trusted_only_when_enabled(env: dict[str, str]) -> None:
+    assert setting("SECURE_PROXY_SSL_HEADER", **env) == "None"
+    enabled = {**env, "DJANGO_SECURE_PROXY_SSL_HEADER": "1"}
+    assert setting("SECURE_PROXY_SSL_HEADER", **enabled) == "('HTTP_X_FORWARDED_PROTO', 'https')"
+
+
+@pytest.mark.parametrize(
+    ("env", "writes", "waits"),
+    [
+        ({}, "'120/min'", "'60/min'"),
+        ({"AURA_THROTTLE_WRITES": "10/s", "AURA_THROTTLE_WAITS": "off"}, "'10/s'", "None"),
+    ],
+)
+def test_throttle_rates_come_from_the_environment(env, writes: str, waits: str) -> None:
+    assert setting("AURA_THROTTLE_WRITES", **env) == writes
+    assert setting("AURA_THROTTLE_WAITS", **env) == waits
