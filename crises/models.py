@@ -39,9 +39,6 @@ class CrisisQuerySet(models.QuerySet):
         """
         return self.get(Q(crisis_id=reference) | Q(workflow_id=reference))
 
-    def active(self) -> "CrisisQuerySet":
-        return self.filter(status__in=ACTIVE_STATUSES)
-
     def with_progress(self) -> "CrisisQuerySet":
         """Annotate phase counts: `total_count`, `completed_count`, `failed_count`."""
         return self.annotate(

@@ -289,14 +289,6 @@ def intent_for(workflow_id: str) -> StartIntent | None:
     return StartIntent.objects.filter(workflow_id=workflow_id).first()
 
 
-def intents_by_workflow_id(workflow_ids: list[str]) -> dict[str, StartIntent]:
-    """Return the start intents of the given workflows, in one query."""
-    return {
-        intent.workflow_id: intent
-        for intent in StartIntent.objects.filter(workflow_id__in=workflow_ids)
-    }
-
-
 def with_start(queryset: QuerySet, workflow_id_field: str = "workflow_id") -> QuerySet:
     """Annotate each record with its start intent as `start_json` (one query for a page)."""
     intent = StartIntent.objects.filter(workflow_id=OuterRef(workflow_id_field)).values(
