@@ -33,7 +33,7 @@ def test_triggers_in_the_same_second_never_collide(monkeypatch) -> None:
     )
     missions = services.cli_missions("target-alpha", ["recon"])
     ids = [
-        services.record_crisis(target="target-alpha", missions=missions).crisis.crisis_id
+        services.record_crisis(target="target-alpha", missions=missions).record.crisis_id
         for _ in range(3)
     ]
     assert ids == [
