@@ -135,8 +135,8 @@ class SliceInput:
 
     epoch_id: str
     slice_id: str
-    phase_spec: str = "p9"
-    parent_workflow_id: str = ""
+    phase_spec: str
+    parent_workflow_id: str
     config: SliceExecutionConfig | None = None
     await_completion: bool = False
 

@@ -161,8 +161,8 @@ class EpochWorkflow:
     def current_state(self) -> EpochState:
         return self._sm.state
 
-    @workflow.query(name="available_transitions")
-    def available_transitions_query(self) -> list[Transition]:
+    @workflow.query
+    def available_transitions(self) -> list[Transition]:
         return self._sm.available_transitions
 
     @workflow.query
@@ -355,6 +355,9 @@ class EpochWorkflow:
             )
             return error.violations
 
+        # Published with the state change, not after its records: a query and the search
+        # attributes never disagree about the phase.
+        self._upsert_search_attributes(last_event=EventType.PhaseTransition)
         await all_settled(
             self._change_children(from_phase, to_phase, voted_all),
             self._record_transition(record),
@@ -369,7 +372,6 @@ class EpochWorkflow:
                 },
             ),
         )
-        self._upsert_search_attributes(last_event=EventType.PhaseTransition)
         return None
 
     async def _check_constraints(self, state: EpochState, to_phase: PhaseId) -> None:
@@ -564,6 +566,7 @@ class EpochWorkflow:
         self._sm.record_blocker(signal.blocker_id, severity=severity, resolved=signal.resolved)
         state = self._sm.state
         event = EventType.BlockerResolved if signal.resolved else EventType.BlockerRecorded
+        workflow.upsert_search_attributes([SA_LAST_EVENT_TYPE.value_set(event.value)])
         await all_settled(
             workflow.execute_local_activity(
                 "record_blocker",
@@ -588,7 +591,6 @@ class EpochWorkflow:
                 },
             ),
         )
-        workflow.upsert_search_attributes([SA_LAST_EVENT_TYPE.value_set(event.value)])
         return None
 
     async def _process_slice(self, submission: SliceSubmission) -> list[str] | None:

@@ -22,6 +22,8 @@ with workflow.unsafe.imports_passed_through():
 
 from epochs.workflows.common import SLICE_PROGRESS_SIGNAL
 
+COMPLETION_GRACE = timedelta(seconds=1)
+
 
 @workflow.defn
 class SliceWorkflow:
@@ -74,6 +76,14 @@ class SliceWorkflow:
                 result = SliceResult(
                     input.slice_id, False, error=f"No completion reported within {timeout}s"
                 )
+        if self._complete is None:
+            # An agent's report sent right after the start still counts (a short grace).
+            try:
+                await workflow.wait_condition(
+                    lambda: self._complete is not None, timeout=COMPLETION_GRACE
+                )
+            except TimeoutError:
+                pass
         if self._complete is not None:
             done = self._complete
             result = SliceResult(
