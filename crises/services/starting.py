@@ -25,8 +25,8 @@ from crises.validation import request_errors
 from crises.workflows import CrisisResponseWorkflow, workflow_id_for
 
 SUBJECT_KIND = "crisis"
-# Ids a racing trigger may take between choosing and inserting one.
-_ID_TRIES = 5
+# How often a racing trigger may take the chosen id first (each clash leaves one id fewer).
+_ID_TRIES = 1000
 
 
 Trigger = outbox.Started[Crisis]
