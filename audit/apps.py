@@ -10,12 +10,15 @@ class AuditConfig(AppConfig):
         from audit import checks  # noqa: F401  (registers the system checks)
         from audit.activities import query_audit_events, record_audit_event
         from audit.trails import init_worker_trail
+        from audit.workflows import AuditLogWorkflow
         from workers import registry
 
         registry.on_worker_start(init_worker_trail)
-        # The audit activities live on the Aura protocol queue, beside the epoch workflows.
+        # The audit activities, and the audit workflows of the `temporal` trail, live on the
+        # Aura protocol queue, beside the epoch workflows.
         registry.register(
             "aura",
             name=lambda task_queue: task_queue,
+            workflows=[AuditLogWorkflow],
             activities=[record_audit_event, query_audit_events],
         )

@@ -1,24 +1,38 @@
-"""AuditTrail backends: `postgres` (durable, default), `memory` and `sqlite:<path>`."""
+"""AuditTrail backends: `postgres` (durable, default), `memory`, `sqlite:<path>` and `temporal`."""
 
 import json
 import logging
+import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
+from django.conf import settings
 from temporalio import activity
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError, RPCStatusCode
 
 from audit import services
 from audit.activities import init_audit_trail
 from audit.events import AuditEvent, AuditTrail
 from audit.models import AuditEvent as AuditRow
+from audit.workflows import (
+    HISTORY_THRESHOLD,
+    AuditLogInput,
+    AuditLogWorkflow,
+    Entry,
+    audit_workflow_id,
+)
+from aura_site import temporal
 from aura_site.db import db_sync_to_async
 from aura_site.temporal import identity
 
 logger = logging.getLogger(__name__)
 
-BACKEND_CHOICES = ("postgres", "memory", "sqlite:<path>")
+BACKEND_CHOICES = ("postgres", "memory", "sqlite:<path>", "temporal")
 
 
 class InMemoryAuditTrail:
@@ -119,6 +133,70 @@ class PostgresAuditTrail:
         return await _query_epoch_events(epoch_id=epoch_id, phase=phase, role=role)
 
 
+class TemporalAuditTrail:
+    """Keeps each epoch's events in its `AuditLogWorkflow`, so the trail needs no database.
+
+    Recording is an update-with-start of that workflow: it returns once the event is appended,
+    so a query right after sees it. Inside an activity the event's key is derived from the
+    activity, so a retried activity appends it once; outside one every call appends.
+    """
+
+    def __init__(
+        self,
+        task_queue: str,
+        *,
+        client: Callable[[], Awaitable[Client]] = temporal.get_client,
+        history_threshold: int = HISTORY_THRESHOLD,
+    ) -> None:
+        self.task_queue = task_queue
+        self._client = client
+        self.history_threshold = history_threshold
+
+    async def record_event(self, event: AuditEvent) -> None:
+        client = await self._client()
+        event = AuditEvent(
+            epoch_id=str(event.epoch_id),
+            event_type=str(event.event_type),
+            phase=str(event.phase),
+            role=str(event.role),
+            payload=event.payload,
+        )
+        key = _activity_context()["idempotency_key"] or f"call/{uuid.uuid4()}"
+        await client.execute_update_with_start_workflow(
+            AuditLogWorkflow.append,
+            Entry(key=key, event=event),
+            start_workflow_operation=WithStartWorkflowOperation(
+                AuditLogWorkflow.run,
+                AuditLogInput(epoch_id=event.epoch_id, history_threshold=self.history_threshold),
+                id=audit_workflow_id(event.epoch_id),
+                task_queue=self.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            ),
+        )
+
+    async def query_events(
+        self, *, epoch_id: str | None = None, phase: str | None = None, role: str | None = None
+    ) -> list[AuditEvent]:
+        """Return one epoch's matching events; events are kept per epoch, so one is required.
+
+        Raises:
+            ValueError: without an epoch_id.
+        """
+        if epoch_id is None:
+            raise ValueError("the temporal audit trail answers per epoch: give an epoch_id")
+        client = await self._client()
+        handle = client.get_workflow_handle(audit_workflow_id(str(epoch_id)))
+        try:
+            return await handle.query(
+                AuditLogWorkflow.events,
+                args=[None if phase is None else str(phase), None if role is None else str(role)],
+            )
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:  # nothing recorded for this epoch yet
+                return []
+            raise
+
+
 def _activity_context() -> dict[str, str | None]:
     if not activity.in_activity():
         return {"workflow_id": "", "run_id": "", "idempotency_key": None, "actor": ""}
@@ -170,8 +248,11 @@ async def _query_epoch_events(**filters: str | None) -> list[AuditEvent]:
     return await db_sync_to_async(query)()
 
 
-def make_audit_trail(backend: str) -> AuditTrail:
+def make_audit_trail(backend: str, *, task_queue: str = "") -> AuditTrail:
     """Return the trail a `--audit-trail` / `AURA_AUDIT_TRAIL` value names.
+
+    `task_queue` is where a `temporal` trail's audit workflows run (default: the
+    TEMPORAL_TASK_QUEUE setting).
 
     Raises:
         ValueError: for an unknown backend or a `sqlite:` without a path.
@@ -185,6 +266,8 @@ def make_audit_trail(backend: str) -> AuditTrail:
         if not path:
             raise ValueError("audit trail 'sqlite:' needs a path, e.g. sqlite:.aura/audit.db")
         return SqliteAuditTrail(Path(path).expanduser())
+    if backend == "temporal":
+        return TemporalAuditTrail(task_queue or settings.TEMPORAL_TASK_QUEUE)
     raise ValueError(
         f"unknown audit trail {backend!r}: choose one of {', '.join(BACKEND_CHOICES)}"
     )
@@ -194,12 +277,14 @@ def describe(trail: AuditTrail) -> str:
     """Return how the worker's startup log names a trail."""
     if isinstance(trail, SqliteAuditTrail):
         return f"SqliteAuditTrail at {trail.db_path}"
+    if isinstance(trail, TemporalAuditTrail):
+        return f"TemporalAuditTrail on task queue {trail.task_queue}"
     return type(trail).__name__
 
 
 async def init_worker_trail(config: Any) -> None:
     """Worker start-up hook: give the audit activities the trail `--audit-trail` names."""
-    trail = make_audit_trail(config.audit_trail)
+    trail = make_audit_trail(config.audit_trail, task_queue=config.task_queue)
     if isinstance(trail, SqliteAuditTrail):
         await trail.ensure_schema()
     init_audit_trail(trail)

@@ -71,7 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--audit-trail",
         metavar="BACKEND",
-        help="audit trail backend: postgres, memory or sqlite:<path> "
+        help="audit trail backend: postgres, memory, sqlite:<path> or temporal "
         "(env AURA_AUDIT_TRAIL, default 'postgres')",
     )
     parser.add_argument(

@@ -114,7 +114,10 @@ def test_make_audit_trail(backend: str, kind: type, description: str) -> None:
 @pytest.mark.parametrize(
     ("backend", "message"),
     [
-        ("redis", "unknown audit trail 'redis': choose one of postgres, memory, sqlite:<path>"),
+        (
+            "redis",
+            "unknown audit trail 'redis': choose one of postgres, memory, sqlite:<path>, temporal",
+        ),
         ("sqlite:", "audit trail 'sqlite:' needs a path"),
         ("", "unknown audit trail ''"),
     ],

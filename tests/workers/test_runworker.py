@@ -14,6 +14,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from audit.events import AuditEvent
+from audit.trails import TemporalAuditTrail
 from tests.conftest import server_address
 from tests.workers.sleepy import SleepyWorkflow
 
@@ -173,7 +175,7 @@ async def test_second_signal_stops_at_once(
         (
             ["--audit-trail", "redis"],
             "CommandError: unknown audit trail 'redis': choose one of postgres, memory, "
-            "sqlite:<path>",
+            "sqlite:<path>, temporal",
         ),
         (
             ["--only", "no-such-queue"],
@@ -208,3 +210,31 @@ async def test_sqlite_trail_is_announced_with_its_path(
     assert await worker.wait() == 0
     assert f"Audit trail initialized (SqliteAuditTrail at {path})." in worker.log
     assert path.exists()
+
+
+async def test_temporal_trail_is_served_by_the_worker(
+    temporal_env: WorkflowEnvironment, worker_process
+) -> None:
+    queue = f"aura-{uuid.uuid4()}"
+    worker = worker_process(
+        "sleepy",
+        "--server-address",
+        server_address(temporal_env.client),
+        "--task-queue",
+        queue,
+        "--audit-trail",
+        "temporal",
+    )
+    await worker.wait_for_log("Worker running")
+    assert f"Audit trail initialized (TemporalAuditTrail on task queue {queue})." in worker.log
+
+    async def client() -> Client:
+        return temporal_env.client
+
+    # The worker process hosts the epoch's audit workflow; this process only talks to Temporal.
+    trail = TemporalAuditTrail(queue, client=client)
+    event = AuditEvent(f"epoch-{uuid.uuid4()}", "phase_transition", "p2", "epoch", {"to": "p2"})
+    await trail.record_event(event)
+    assert await trail.query_events(epoch_id=event.epoch_id) == [event]
+    worker.process.send_signal(signal.SIGTERM)
+    assert await worker.wait() == 0
