@@ -1,5 +1,6 @@
 """The epochs REST API: every action against a real worker, and every error class."""
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -255,7 +256,12 @@ async def test_every_action_through_the_api(configured, epoch_worker, task_queue
             ("p12", False),
         ]
         assert history["results"][0]["triggered_by"] == "user:ops"
-        detail = (await call(api, "get", f"{epoch_id}/")).json()
+        # A mock slice waits a moment for an agent's own report before it succeeds.
+        for _ in range(100):
+            detail = (await call(api, "get", f"{epoch_id}/")).json()
+            if detail["slices"][0]["status"] != "running":
+                break
+            await asyncio.sleep(0.05)
         assert detail["slices"][0]["status"] == "succeeded"
         assert detail["live"]["slices"] == {"s-1": "succeeded"}
 
