@@ -138,9 +138,9 @@ def record_crisis(
         )
         return crisis
 
-    base_id, clashed = base_crisis_id(target), set()
+    base_id = base_crisis_id(target)
     for _ in range(_ID_TRIES):
-        crisis_id = free_crisis_id(base_id, taken=lambda wf: wf in clashed or _taken(wf, id_taken))
+        crisis_id = free_crisis_id(base_id, taken=id_taken)
         try:
             with transaction.atomic():
                 crisis, created = create_once(
@@ -151,15 +151,10 @@ def record_crisis(
                     digest=digest,
                     create=lambda crisis_id=crisis_id: create(crisis_id),
                 )
-        except IntegrityError:  # a racing trigger took this id first
-            clashed.add(workflow_id_for(crisis_id))
+        except IntegrityError:  # a racing trigger committed this id first: look again
             continue
         return Trigger(crisis, created, intent=made.get("intent"))
     raise AssertionError(f"no free crisis id for {base_id}")
-
-
-def _taken(workflow_id: str, id_taken: Callable[[str], bool] | None) -> bool:
-    return id_taken is not None and id_taken(workflow_id)
 
 
 def trigger_crisis(**request: Any) -> Trigger:
@@ -172,7 +167,6 @@ def trigger_crisis(**request: Any) -> Trigger:
     if not trigger.created or trigger.intent is None:
         return trigger
     start = outbox.start_after_commit(trigger.intent)
-    trigger.record.refresh_from_db()
     return Trigger(trigger.record, True, start, trigger.intent)
 
 

@@ -101,9 +101,7 @@ def start_epoch(
         raise EpochExists(f"Epoch {epoch_id!r} already exists.") from None
     if not created:
         return EpochStart(epoch, created=False)
-    start = outbox.start_after_commit(made["intent"])
-    epoch.refresh_from_db()
-    return EpochStart(epoch, True, start)
+    return EpochStart(epoch, True, outbox.start_after_commit(made["intent"]))
 
 
 def mark_started(epoch_id: str, run_id: str) -> None:

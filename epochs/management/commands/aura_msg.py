@@ -226,7 +226,8 @@ class Command(BaseCommand):
                 f"Waiting to start: Temporal at {settings.TEMPORAL_ADDRESS} cannot take it now "
                 f"({start.error}); a worker starts it as soon as Temporal is reachable."
             )
-        self.stdout.write(format_start_result(epoch.epoch_id, epoch.run_id, options["format"]))
+        run_id = start.run_id if start is not None else epoch.run_id
+        self.stdout.write(format_start_result(epoch.epoch_id, run_id, options["format"]))
 
     def do_signal_vote(self, options: dict[str, Any]) -> None:
         axes = [a.value for a in ReviewAxis]
