@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers, status
@@ -64,14 +65,14 @@ class StartField(serializers.Field):
 
     def to_representation(self, record: Any) -> dict[str, Any] | None:
         if hasattr(record, "start_json"):
-            return record.start_json
+            start = record.start_json
+            if start is None:
+                return None
+            # The annotation holds PostgreSQL's JSON text: read its times back, so both paths
+            # render them alike.
+            times = {
+                name: parse_datetime(start[name]) for name in ("next_attempt_at", "give_up_at")
+            }
+            return StartSerializer({**start, **times}).data
         intent = outbox.intent_for(getattr(record, self.workflow_id_field))
-        if intent is None:
-            return None
-        return {
-            "state": intent.state,
-            "attempts": intent.attempts,
-            "last_error": intent.last_error,
-            "next_attempt_at": intent.next_attempt_at.isoformat(),
-            "give_up_at": intent.give_up_at.isoformat(),
-        }
+        return StartSerializer(intent).data if intent is not None else None
