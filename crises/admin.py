@@ -41,17 +41,19 @@ class CrisisAdmin(admin.ModelAdmin):
     ordering = ["-started_at"]
     list_per_page = 50
 
+    class Media:
+        css = {"all": ["crises/crisis_admin.css"]}
+
     def get_queryset(self, request: HttpRequest):
         return outbox.with_start(super().get_queryset(request).with_progress())
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, crisis: Crisis) -> str:
-        pending = (getattr(crisis, "start_json", None) or {}).get("state") == "pending"
         return format_html(
-            '<span class="crisis-status crisis-status-{}">{}</span>{}',
+            '<span class="crisis-status crisis-status-{}">{}</span> {}',
             crisis.status,
             crisis.get_status_display(),
-            format_html(' <span class="start-pending">waiting to start</span>') if pending else "",
+            waiting_badge(crisis),
         )
 
     @admin.display(description="progress")
@@ -83,7 +85,9 @@ class CrisisAdmin(admin.ModelAdmin):
         ]
 
     def _crisis(self, request: HttpRequest, object_id: str) -> Crisis:
-        crisis = get_object_or_404(Crisis.objects.prefetch_related("phases"), pk=object_id)
+        crisis = get_object_or_404(
+            outbox.with_start(Crisis.objects.prefetch_related("phases")), pk=object_id
+        )
         if not self.has_view_or_change_permission(request, crisis):
             raise PermissionDenied
         return crisis
@@ -137,7 +141,7 @@ class CrisisAdmin(admin.ModelAdmin):
             "original": crisis,
             "phases": crisis.phases.all(),
             "summary": services.summary(crisis),
-            "waiting_badge": waiting_badge(outbox.intent_for(crisis.workflow_id)),
+            "waiting_badge": waiting_badge(crisis),
             "events": AuditEvent.objects.for_subject("crisis", crisis.crisis_id),
             "temporal_ui_url": services.temporal_ui_url(crisis),
             "duration": _duration(crisis.duration),

@@ -103,12 +103,7 @@ class EpochAdmin(admin.ModelAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, epoch: Epoch) -> str:
-        pending = (getattr(epoch, "start_json", None) or {}).get("state") == "pending"
-        return format_html(
-            "{}{}",
-            epoch.get_status_display(),
-            format_html(' <span class="start-pending">waiting to start</span>') if pending else "",
-        )
+        return format_html("{} {}", epoch.get_status_display(), waiting_badge(epoch))
 
     @admin.display(description="progress")
     def progress(self, epoch: Epoch) -> str:
@@ -195,7 +190,7 @@ class EpochAdmin(admin.ModelAdmin):
             "title": f"Epoch {epoch.epoch_id}",
             "epoch": epoch,
             "progress": progress_bar(epoch),
-            "waiting_badge": waiting_badge(outbox.intent_for(epoch.epoch_id)),
+            "waiting_badge": waiting_badge(epoch),
             "phase_name": PHASE_SPECS[epoch.current_phase].name
             if epoch.current_phase in PHASE_SPECS
             else "Complete",
@@ -270,7 +265,7 @@ class EpochAdmin(admin.ModelAdmin):
             raise PermissionDenied
         if permission and (request.method != "POST" or not request.user.has_perm(permission)):
             raise PermissionDenied
-        return get_object_or_404(Epoch, pk=object_id)
+        return get_object_or_404(outbox.with_start(Epoch.objects.all(), "epoch_id"), pk=object_id)
 
     def _detail_url(self, epoch: Epoch) -> str:
         return reverse("admin:epochs_epoch_change", args=[epoch.pk])

@@ -1,5 +1,7 @@
 """How a start's state reads in the admin: one message and one badge for every domain."""
 
+from typing import Any
+
 from django.contrib import messages
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -14,20 +16,21 @@ def start_message(label: str, start: StartOutcome | None, *, verb: str) -> tuple
         return messages.INFO, f"{label} was already {verb} by an identical request."
     if start.pending:
         return messages.WARNING, (
-            f"{label} {verb}; waiting to start: Temporal cannot take it now ({start.error}). "
-            "A worker starts it as soon as Temporal is reachable."
+            f"{label} {verb}; waiting to start: Temporal cannot take it now. A worker starts "
+            "it as soon as Temporal is reachable (the badge's tooltip shows the last error)."
         )
     if start.failed:
         return messages.ERROR, f"{label} could not start: {start.error}"
     return messages.SUCCESS, f"{label} {verb}."
 
 
-def waiting_badge(intent: StartIntent | None) -> SafeString:
-    """Return the "waiting to start" badge of a pending start (empty otherwise)."""
-    if intent is None or not intent.is_pending:
+def waiting_badge(record: Any) -> SafeString:
+    """Return the "waiting to start" badge of a record from `outbox.with_start()` (or none)."""
+    start = getattr(record, "start_json", None) or {}
+    if start.get("state") != StartIntent.State.PENDING:
         return mark_safe("")
     return format_html(
         '<span class="start-pending" title="{}">waiting to start (attempt {})</span>',
-        intent.last_error or "not tried yet",
-        intent.attempts,
+        start.get("last_error") or "not tried yet",
+        start.get("attempts", 0),
     )

@@ -17,7 +17,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from temporalio.client import Client
 
+from audit.activities import init_audit_trail
 from audit.models import AuditEvent
+from audit.trails import PostgresAuditTrail
 from aura_site import devstack, temporal
 from aura_site.runs import outbox
 from aura_site.runs.models import StartIntent
@@ -27,10 +29,10 @@ from crises.activities import ACTIVITIES as CRISIS_ACTIVITIES
 from crises.models import Crisis, CrisisStatus
 from crises.workflows import CrisisResponseWorkflow
 from epochs import services as epoch_services
-from epochs.activities import ACTIVITIES as EPOCH_ACTIVITIES
 from epochs.models import Epoch
-from epochs.workflows import EpochWorkflow, ReviewPhaseWorkflow, SliceWorkflow
 from tests.conftest import database_url, free_port, server_address
+from tests.epochs.conftest import ALL_ACTIVITIES as EPOCH_AND_AUDIT_ACTIVITIES
+from tests.epochs.conftest import WORKFLOWS as EPOCH_WORKFLOWS
 
 ROOT = Path(__file__).resolve().parents[2]
 MISSION = {"phase_id": "p1", "agent_id": "a1", "action": "recon", "target": "t"}
@@ -74,6 +76,7 @@ async def test_temporal_down_is_202_and_work_runs_once_it_is_back(
     assert crisis["start"]["state"] == epoch["start"]["state"] == "pending"
     assert "cannot reach Temporal" in crisis["start"]["last_error"]
 
+    init_audit_trail(PostgresAuditTrail())
     stop = asyncio.Event()
     reconciler = asyncio.create_task(run_reconciler(None, stop))  # while down: retries
     await asyncio.sleep(2)
@@ -83,8 +86,8 @@ async def test_temporal_down_is_202_and_work_runs_once_it_is_back(
         async with run_worker(
             env.client,
             task_queue,
-            workflows=[CrisisResponseWorkflow, EpochWorkflow, SliceWorkflow, ReviewPhaseWorkflow],
-            activities=[*CRISIS_ACTIVITIES, *EPOCH_ACTIVITIES, *audit_activities()],
+            workflows=[CrisisResponseWorkflow, *EPOCH_WORKFLOWS],
+            activities=[*CRISIS_ACTIVITIES, *EPOCH_AND_AUDIT_ACTIVITIES],
         ):
             while await StartIntent.objects.filter(state="pending").aexists():
                 assert time.monotonic() - ready < 5, "not started within 5 s of Temporal's return"
@@ -102,15 +105,8 @@ async def test_temporal_down_is_202_and_work_runs_once_it_is_back(
         stop.set()
         await reconciler
         temporal.set_client(None)
+        init_audit_trail(None)
         await env.shutdown()
-
-
-def audit_activities() -> list[Any]:
-    from audit.activities import init_audit_trail, query_audit_events, record_audit_event
-    from audit.trails import make_audit_trail
-
-    init_audit_trail(make_audit_trail("postgres"))
-    return [record_audit_event, query_audit_events]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -257,3 +253,34 @@ async def test_two_runworker_processes_start_fifty_pending_intents_once_each(
         ]
         assert [run.run_id for run in runs] == [intent.run_id]
     assert await AuditEvent.objects.filter(event_type="crisis_finalized").acount() == 50
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_admin_shows_a_trigger_waiting_to_start(
+    temporal_down: int, admin_page: Any, live_server: Any, screenshot: Any
+) -> None:
+    admin_page.goto(f"{live_server.url}/admin/crises/crisis/add/")
+    admin_page.fill("#id_target", "target-down")
+    admin_page.fill("#id_missions-0-phase_id", "phase-1")
+    admin_page.fill("#id_missions-0-agent_id", "agent-recon-001")
+    admin_page.fill("#id_missions-0-action", "recon")
+    admin_page.click("input[name=_trigger]")
+    admin_page.get_by_text("waiting to start: Temporal cannot take it now").wait_for()
+    badge = admin_page.locator("h2 .start-pending")
+    assert badge.inner_text() == "waiting to start (attempt 1)"
+    assert "cannot reach Temporal" in badge.get_attribute("title")
+    screenshot("detail")
+    admin_page.goto(f"{live_server.url}/admin/crises/crisis/")
+    row = admin_page.locator("#result_list tbody tr").first
+    assert "Initiated" in row.inner_text() and "waiting to start" in row.inner_text()
+    screenshot("list")
+
+    admin_page.goto(f"{live_server.url}/admin/epochs/epoch/add/")
+    admin_page.fill("#id_request_description", "while down")
+    admin_page.click("input[type=submit]")
+    admin_page.get_by_text("waiting to start: Temporal cannot take it now").wait_for()
+    assert admin_page.locator("#epoch-status + .start-pending").count() == 1
+    admin_page.goto(f"{live_server.url}/admin/epochs/epoch/")
+    assert "waiting to start" in admin_page.locator("#result_list tbody tr").first.inner_text()
+    screenshot("epochs")
