@@ -42,7 +42,6 @@ class StartIntent(models.Model):
                 condition=Q(state="pending"),
                 name="runs_pending_due",
             ),
-            models.Index(fields=["subject_kind", "subject_id"], name="runs_subject"),
         ]
 
     def __str__(self) -> str:

@@ -64,7 +64,6 @@ class Migration(migrations.Migration):
                         fields=["next_attempt_at"],
                         name="runs_pending_due",
                     ),
-                    models.Index(fields=["subject_kind", "subject_id"], name="runs_subject"),
                 ],
             },
         ),
