@@ -1,19 +1,12 @@
 """`/api/v1/protocol/constraints/`: the catalogue, and checking facts against it."""
 
 import pytest
-import schemathesis
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
-from aura_site.wsgi import application
 from epochs.constraint_specs import CONSTRAINT_SPECS
+from tests.fuzzing import CHECKS, schema
 
 pytestmark = pytest.mark.django_db
 CATALOGUE = "/api/v1/protocol/constraints/"
@@ -130,7 +123,6 @@ def test_a_body_that_is_not_an_object_is_a_400(api: APIClient) -> None:
     assert response.status_code == 400
 
 
-schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", application)
 protocol = schema.include(path_regex="^/api/v1/protocol/")
 
 
@@ -145,12 +137,4 @@ def token(django_user_model) -> str:
 @protocol.parametrize()
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_the_protocol_endpoints_under_fuzzing(case, token: str) -> None:
-    case.call_and_validate(
-        headers={"Authorization": f"Token {token}"},
-        checks=[
-            not_a_server_error,
-            status_code_conformance,
-            content_type_conformance,
-            response_schema_conformance,
-        ],
-    )
+    case.call_and_validate(headers={"Authorization": f"Token {token}"}, checks=CHECKS)
