@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from django.db import IntegrityError, models, transaction
 
 from aura_site.errors import DomainError, IdempotencyKeyReused
+from aura_site.text import identifier_error
 
 M = TypeVar("M", bound=models.Model)
 
@@ -35,6 +36,8 @@ def clean_key(raw: str | None) -> str | None:
             f"{HEADER} must have at most {MAX_KEY_LENGTH} characters.",
             errors={HEADER: [f"At most {MAX_KEY_LENGTH} characters."]},
         )
+    if error := identifier_error(key):
+        raise DomainError(f"{HEADER}: {error}", errors={HEADER: [error]})
     return key or None
 
 

@@ -101,6 +101,18 @@ async def _runs(client: Client, workflow_id: str) -> list[str]:
     return [run.run_id async for run in client.list_workflows(f"WorkflowId = '{workflow_id}'")]
 
 
+@pytest.mark.parametrize("domain", DOMAINS)
+@pytest.mark.parametrize("key", ["k" * 256, "a\x00b", "bidi\u202ekey", "esc\x1b[31m"])
+@pytest.mark.django_db
+def test_a_bad_key_is_a_400_and_stores_nothing(domain: str, key: str) -> None:
+    url, model, _, body, _ = DOMAINS[domain]
+    answer = client_for("alice").post(url, body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert answer.status_code == 400
+    assert answer["Content-Type"] == "application/problem+json"
+    assert "Idempotency-Key" in answer.json()["errors"]
+    assert model.objects.count() == 0 and StartIntent.objects.count() == 0
+
+
 @pytest.mark.django_db
 def test_every_start_endpoint_documents_the_header(client: Any) -> None:
     schema = client.get("/api/v1/schema/?format=json").json()
