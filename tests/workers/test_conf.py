@@ -110,3 +110,8 @@ def test_help_documents_flags_environment_and_precedence() -> None:
         "a second one stops at once",
     ]:
         assert expected in text
+
+
+def test_the_reconciler_runs_unless_turned_off() -> None:
+    assert parse_args([], {}).reconcile is True
+    assert parse_args(["--no-reconciler"], {}).reconcile is False
