@@ -33,6 +33,21 @@ _ANSWERS = {
 }
 
 
+# Operations that take a body may also answer these.
+_BODY_ANSWERS = {"415": "The body's media type is not accepted, or cannot be read."}
+# Operations that take an Idempotency-Key may also answer these.
+_IDEMPOTENT_ANSWERS = {"422": "The Idempotency-Key was used before for a different request."}
+
+
+def _answers(operation: dict[str, Any]) -> dict[str, str]:
+    answers = dict(_ANSWERS)
+    if "requestBody" in operation:
+        answers |= _BODY_ANSWERS
+    if any(p.get("name") == "Idempotency-Key" for p in operation.get("parameters", [])):
+        answers |= _IDEMPOTENT_ANSWERS
+    return answers
+
+
 def add_problem_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     """drf-spectacular postprocessing hook: every operation may answer these problems."""
     result.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
@@ -40,7 +55,7 @@ def add_problem_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, An
     for operations in result.get("paths", {}).values():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
-            for code, description in _ANSWERS.items():
+            for code, description in _answers(operation).items():
                 responses.setdefault(
                     code,
                     {

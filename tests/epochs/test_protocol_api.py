@@ -118,6 +118,15 @@ def test_bad_arguments_are_a_400_problem(api: APIClient, payload: dict, field: s
     assert field in body["errors"]
 
 
+def test_a_body_without_a_media_type_is_a_documented_415(api: APIClient) -> None:
+    # Found by fuzzing: a body DRF has no parser for is a 415 the schema must list.
+    response = api.generic("POST", CHECK, b"\x0b\n\xb1\x03", content_type="")
+    assert response.status_code == 415
+    assert response["Content-Type"] == "application/problem+json"
+    schema = api.get("/api/v1/schema/?format=json").json()
+    assert "415" in schema["paths"][CHECK]["post"]["responses"]
+
+
 def test_a_body_that_is_not_an_object_is_a_400(api: APIClient) -> None:
     response = api.post(CHECK, ["titles"], format="json")
     assert response.status_code == 400

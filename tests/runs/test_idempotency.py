@@ -119,4 +119,6 @@ def test_every_start_endpoint_documents_the_header(client: Any) -> None:
     for path in ("/api/v1/crises/", "/api/v1/epochs/"):
         parameters = schema["paths"][path]["post"]["parameters"]
         assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in parameters)
-        assert {"200", "201", "202"} <= set(schema["paths"][path]["post"]["responses"])
+        assert {"200", "201", "202", "415", "422"} <= set(
+            schema["paths"][path]["post"]["responses"]
+        )
