@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -166,21 +166,23 @@ def live_snapshot(epoch: Epoch) -> EpochSnapshot | None:
     if epoch.status != Epoch.Status.RUNNING:
         return None
     try:
-        status = run_sync(executions.execution_status(epoch.epoch_id))
+        status, snapshot = run_sync(_live(epoch.epoch_id))
+    except (RPCError, TemporalUnavailable):
+        return None
+    if snapshot is None:
         reason = executions.unrecorded_end(epoch.epoch_id, status, created_at=epoch.created_at)
         if reason is not None:
             close_unfinished(epoch, reason)
-            return None
-        if status is None:
-            return None
-        return run_sync(_query_snapshot(epoch.epoch_id))
-    except (RPCError, TemporalUnavailable):
-        return None
+    return snapshot
 
 
-async def _query_snapshot(epoch_id: str) -> EpochSnapshot:
+async def _live(epoch_id: str) -> tuple[WorkflowExecutionStatus | None, EpochSnapshot | None]:
+    """Return the workflow's status and, unless it is gone or ended unrecorded, its snapshot."""
+    status = await executions.execution_status(epoch_id)
+    if status is None or status in executions.ENDED_UNRECORDED:
+        return status, None
     handle = (await get_client()).get_workflow_handle(epoch_id)
-    return await handle.query(EpochWorkflow.snapshot)
+    return status, await handle.query(EpochWorkflow.snapshot)
 
 
 def close_unfinished(epoch: Epoch, error: str) -> None:
