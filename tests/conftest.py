@@ -73,6 +73,20 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
         await env.shutdown()
 
 
+def user_with(username: str, *permissions: str, **fields: Any) -> Any:
+    """Create a user holding `permissions` ("app_label.codename") and return it, fresh from
+    the database so its permission cache is empty."""
+    from django.contrib.auth.models import Permission, User
+
+    user = User.objects.create_user(username, password="password", **fields)
+    for permission in permissions:
+        app_label, codename = permission.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    return User.objects.get(pk=user.pk)
+
+
 def server_address(client: Client) -> str:
     return client.service_client.config.target_host
 

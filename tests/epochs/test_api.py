@@ -30,6 +30,7 @@ def make_client(username: str = "ops", permissions: list[str] = PERMISSIONS) -> 
     user.user_permissions.set(
         Permission.objects.filter(content_type__app_label="epochs", codename__in=permissions)
     )
+    user.user_permissions.add(Permission.objects.get(codename="view_auditevent"))
     client = APIClient()
     client.force_authenticate(User.objects.get(pk=user.pk))  # fresh permission cache
     return client
