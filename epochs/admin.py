@@ -197,7 +197,7 @@ class EpochAdmin(admin.ModelAdmin):
             else "Complete",
             "snapshot": snapshot,
             "axes": [(axis.value, live_votes.get(axis, "")) for axis in ReviewAxis],
-            "transitions": epoch.transitions.order_by("index"),
+            "transitions": epoch.transitions.all(),
             "votes": epoch.votes.order_by("sequence"),
             "blockers": epoch.blockers.all(),
             "slices": epoch.slices.all(),

@@ -123,7 +123,7 @@ class EpochViewSet(
     def history(self, request: Request, epoch_id: str) -> Response:
         """The transition history, refused attempts included, in order."""
         epoch = self.get_object()
-        page = self.paginate_queryset(epoch.transitions.order_by("index"))
+        page = self.paginate_queryset(epoch.transitions.all())
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @action(detail=True, methods=["get"], url_path="audit-events")
