@@ -223,6 +223,7 @@ def admin_page(page: Any, live_server: Any, admin_user: Any) -> Any:
 @pytest.fixture(autouse=True)
 def _no_throttles(settings: Any) -> None:
     """Turn the API's rate limits off: tests make many requests quickly (test_throttles.py
-    turns them on again)."""
+    turns them on again). Passwords are hashed with a fast hasher: tests create many users."""
     settings.AURA_THROTTLE_WRITES = None
     settings.AURA_THROTTLE_WAITS = None
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
