@@ -17,6 +17,7 @@ import dj_database_url
 from django.conf import settings
 from django.db import OperationalError, connection
 from django.test.utils import override_settings
+from temporalio.client import WorkflowHistory
 
 from aura_site import devstack, temporal
 from aura_site.env import env_str
@@ -131,11 +132,13 @@ def record_scenarios(
     return written
 
 
-async def _closed_histories(workflow_id: str):
+async def _closed_histories(workflow_id: str) -> list[tuple[str, WorkflowHistory]]:
     return await closed_histories(await temporal.get_client(), workflow_id)
 
 
-def record(selected: list[Scenario], out: Path, *, report: Callable[[str], None] = print):
+def record(
+    selected: list[Scenario], out: Path, *, report: Callable[[str], None] = print
+) -> list[Path]:
     """Record `selected` on a throwaway stack (scratch database, dev server, real worker)."""
     with scratch_database(), running_worker():
         return record_scenarios(selected, out, report=report)
