@@ -25,12 +25,11 @@ from workers.conf import WorkerConfig
 from workers.histories import Scenario, closed_histories, write_histories
 from workers.worker import serve
 
-SCRATCH_DATABASE = "aura_histories"
-
 
 @contextmanager
-def scratch_database(name: str = SCRATCH_DATABASE) -> Iterator[str]:
-    """Create and migrate the database `name` beside the configured one, drop it at the end.
+def scratch_database() -> Iterator[str]:
+    """Create and migrate `<configured name>_histories` beside the configured database, and
+    drop it at the end (one left by a killed run is replaced by the next).
 
     Without DATABASE_URL, the embedded PostgreSQL of the dev stack is started when it is not
     running (and stopped again at the end).
@@ -44,8 +43,9 @@ def scratch_database(name: str = SCRATCH_DATABASE) -> Iterator[str]:
     saved = {key: db.get(key) for key in ("CONN_MAX_AGE", "TEST")}
     # Connections of the worker's threads close after each activity, so the drop succeeds.
     db["CONN_MAX_AGE"] = 0
-    db["TEST"] = {**(db.get("TEST") or {}), "NAME": name}
     old_name = db["NAME"]
+    name = f"{old_name}_histories"
+    db["TEST"] = {**(db.get("TEST") or {}), "NAME": name}
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
         yield name

@@ -100,7 +100,7 @@ async def test_children_and_cancelled_rounds_are_saved_beside_their_epoch(
             workflows=[EpochWorkflow, ReviewPhaseWorkflow, SliceWorkflow],
             activities=[*EPOCH_ACTIVITIES, record_audit_event, query_audit_events],
         ):
-            written = await record([the("epochs", "revise")], tmp_path, report=print)
+            written = await record([the("epochs", "revise")], tmp_path, report=[].append)
     finally:
         init_audit_trail(None)
     assert [path.name for path in written] == [
@@ -120,7 +120,7 @@ async def test_each_run_of_a_continue_as_new_chain_is_saved(
 ) -> None:
     settings.TEMPORAL_TASK_QUEUE = task_queue
     async with run_worker(temporal_settings, task_queue, workflows=[AuditLogWorkflow]):
-        written = await record([the("audit", "audit-log")], tmp_path, report=print)
+        written = await record([the("audit", "audit-log")], tmp_path, report=[].append)
     assert [path.name for path in written] == ["audit-log.run-1.json", "audit-log.run-2.json"]
     assert [last_event(path) for path in written] == [
         "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW",
