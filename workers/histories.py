@@ -24,7 +24,7 @@ CLOSE_TIMEOUT = 60.0
 
 
 class ScenarioError(Exception):
-    """Raised when a scenario leaves a workflow running or names one Temporal does not know."""
+    """Raised when a scenario does not go as written or leaves a workflow running."""
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
+from temporalio.service import RPCError
 
 from aura_site.temporal import TemporalUnavailable
 from workers import histories, recording
@@ -55,7 +56,7 @@ class Command(BaseCommand):
             logging.disable(logging.ERROR)
         try:
             written = recording.record(selected, out, report=self.stdout.write)
-        except (histories.ScenarioError, TemporalUnavailable, DatabaseError) as exc:
+        except (histories.ScenarioError, TemporalUnavailable, DatabaseError, RPCError) as exc:
             raise CommandError(f"recording failed: {exc} (-v 2 shows the worker's log)") from exc
         finally:
             logging.disable(logging.NOTSET)
