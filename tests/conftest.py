@@ -25,7 +25,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Interceptor, Worker
 
 from aura_site import devstack, temporal
-from workers.interceptors import DatabaseConnectionInterceptor
+from workers.interceptors import worker_interceptors
 from workers.sandbox import compile_workflow_modules
 
 
@@ -146,7 +146,7 @@ def run_worker() -> Callable[..., Any]:
                 workflows=workflows,
                 activities=activities,
                 activity_executor=executor,
-                interceptors=[DatabaseConnectionInterceptor(), *interceptors],
+                interceptors=[*worker_interceptors(), *interceptors],
             )
             async with worker:
                 yield worker
