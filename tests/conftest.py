@@ -189,7 +189,7 @@ def worker_thread(temporal_env: WorkflowEnvironment, task_queue: str, settings: 
                         workflows=queue.workflows,
                         activities=queue.activities,
                         activity_executor=executor,
-                        interceptors=[DatabaseConnectionInterceptor()],
+                        interceptors=worker_interceptors(),
                     )
                     await stack.enter_async_context(worker)
                 ready.set()
