@@ -27,7 +27,7 @@ LOGGED_IN = "logged-in"  # any authenticated user
 NOBODY = "nobody"  # refused to everyone, superusers included (e.g. editing the audit trail)
 
 ROLES = ("anonymous", "no_permissions", "view_only", "specific", "staff", "superuser")
-OUR_APPS = ("crises", "epochs", "audit")
+OUR_APPS = ("crises", "epochs", "audit", "aura_site")
 
 # (URL name, method) → what it needs. Bodies are empty or invalid, so an authorised request
 # stops at validation (400) or at the record's state (409) and never reaches Temporal.
@@ -79,6 +79,17 @@ ADMIN_MATRIX: dict[str, dict[str, Any]] = {
     "audit_auditevent_change": {"get": ("audit.view_auditevent",), "post": NOBODY},
     "audit_auditevent_history": {"get": ("audit.view_auditevent",)},
     "audit_auditevent_delete": {"get": NOBODY, "post": NOBODY},
+    "aura_site_apitoken_changelist": {"get": ("aura_site.view_apitoken",)},
+    "aura_site_apitoken_add": {
+        "get": ("aura_site.add_apitoken",),
+        "post": ("aura_site.add_apitoken",),
+    },
+    "aura_site_apitoken_change": {"get": ("aura_site.view_apitoken",)},
+    "aura_site_apitoken_history": {"get": ("aura_site.view_apitoken",)},
+    "aura_site_apitoken_delete": {
+        "get": ("aura_site.delete_apitoken",),
+        "post": ("aura_site.delete_apitoken",),
+    },
 }
 
 # (model label, action name) → what it needs: the bulk actions of the changelists.
@@ -107,12 +118,16 @@ def api_routes() -> set[tuple[str, str]]:
     return routes
 
 
+def app_of(url_name: str) -> str | None:
+    return next((app for app in OUR_APPS if url_name.startswith(f"{app}_")), None)
+
+
 def admin_routes() -> set[str]:
     """Return the names of the admin URLs of Aura's own apps."""
     return {
         pattern.name
         for _, pattern in _patterns(get_resolver().url_patterns)
-        if pattern.name and pattern.name.split("_")[0] in OUR_APPS
+        if pattern.name and app_of(pattern.name)
     }
 
 
@@ -140,6 +155,7 @@ VIEW_PERMISSIONS = [
         ("crises", "view_crisis"),
         ("epochs", "view_epoch"),
         ("audit", "view_auditevent"),
+        ("aura_site", "view_apitoken"),
     ]
 ]
 
@@ -186,7 +202,9 @@ def records(db: None, settings: Any) -> dict[str, str]:
         epoch_id="epoch-authz", status=Epoch.Status.COMPLETE, current_phase="complete"
     )
     event = record_event(subject_kind="crisis", subject_id="crisis-authz-1", event_type="x")
+    token = Token.objects.create(user=User.objects.create_user("token-owner"))
     return {
+        "token_user_pk": str(token.user_id),
         "crisis_id": crisis.crisis_id,
         "epoch_id": epoch.epoch_id,
         "pk": str(event.pk),
@@ -240,10 +258,15 @@ def test_a_session_write_needs_the_csrf_token(records: dict) -> None:
 
 
 def admin_url(name: str, ids: dict[str, str]) -> str:
-    app = name.split("_")[0]
+    app = app_of(name)
     if name.endswith(("_changelist", "_add", "_constraints")):
         return reverse(f"admin:{name}")
-    pk = {"crises": ids["crisis_pk"], "epochs": ids["epoch_pk"], "audit": ids["event_pk"]}[app]
+    pk = {
+        "crises": ids["crisis_pk"],
+        "epochs": ids["epoch_pk"],
+        "audit": ids["event_pk"],
+        "aura_site": ids["token_user_pk"],
+    }[app]
     return reverse(f"admin:{name}", args=[pk])
 
 
