@@ -1,0 +1,235 @@
+"""Operator actions on crises, on real servers: re-run, cancel with a reason, terminate, stuck
+work."""
+
+import asyncio
+import datetime as dt
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.contrib.auth.models import Permission, User
+from django.test import Client as DjangoClient
+from temporalio.client import Client, WorkflowExecutionStatus
+
+from audit.models import AuditEvent
+from crises import services
+from crises.models import Crisis
+from tests.crises.conftest import SEED_ACTIONS
+from tests.crises.test_api import make_crisis, operator_client
+
+URL = "/api/v1/crises/"
+ADMIN = "/admin/crises/crisis/"
+MISSIONS = services.cli_missions("target-ops", SEED_ACTIONS[:2])
+
+
+def events(crisis_id: str) -> dict[str, AuditEvent]:
+    return {
+        event.event_type: event for event in AuditEvent.objects.for_subject("crisis", crisis_id)
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_rerun_links_both_ways_and_is_audited(
+    temporal_settings: Client, crisis_worker
+) -> None:
+    api = await sync_to_async(operator_client)()
+    post = sync_to_async(api.post)
+    async with crisis_worker(temporal_settings):
+        first = await post(URL, {"target": "target-ops", "missions": MISSIONS}, format="json")
+        original = first.json()["crisis_id"]
+        await sync_to_async(api.get)(f"{URL}{original}/wait/?timeout=20")
+
+        rerun = await post(
+            f"{URL}{original}/rerun/",
+            {"reason": "agent fixed"},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="rerun-1",
+        )
+        assert rerun.status_code == 201, rerun.content
+        new = rerun.json()
+        assert new["crisis_id"] != original and new["rerun_of"] == original
+        assert new["target"] == "target-ops"
+        assert [p["phase_id"] for p in new["phases"]] == ["phase-1", "phase-2"]
+        repeat = await post(
+            f"{URL}{original}/rerun/",
+            {"reason": "agent fixed"},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="rerun-1",
+        )
+        assert (repeat.status_code, repeat.json()["crisis_id"]) == (200, new["crisis_id"])
+        other = await post(
+            f"{URL}{original}/rerun/",
+            {"reason": "another"},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="rerun-1",
+        )
+        assert other.status_code == 422
+        done = await sync_to_async(api.get)(f"{URL}{new['crisis_id']}/wait/?timeout=20")
+    assert done.json()["status"] == "completed"
+    assert (await sync_to_async(api.get)(f"{URL}{original}/")).json()["reruns"] == [
+        new["crisis_id"]
+    ]
+    assert await Crisis.objects.acount() == 2
+
+    original_events = await sync_to_async(events)(original)
+    requested = original_events["crisis_rerun_requested"]
+    assert requested.actor == "user:operator"
+    assert requested.payload == {"rerun_crisis_id": new["crisis_id"], "reason": "agent fixed"}
+    triggered = (await sync_to_async(events)(new["crisis_id"]))["crisis_triggered"]
+    assert triggered.actor == "user:operator"
+    assert triggered.payload["rerun_of"] == original
+    assert triggered.payload["reason"] == "agent fixed"
+
+    # Both admin pages show the link.
+    admin = DjangoClient()
+    await sync_to_async(admin.force_login)(
+        await User.objects.acreate(username="root", is_staff=True, is_superuser=True)
+    )
+    original_pk = (await Crisis.objects.aget(crisis_id=original)).pk
+    new_pk = (await Crisis.objects.aget(crisis_id=new["crisis_id"])).pk
+    page = (await sync_to_async(admin.get)(f"{ADMIN}{original_pk}/change/")).content.decode()
+    assert 'id="crisis-reruns"' in page and new["crisis_id"] in page
+    page = (await sync_to_async(admin.get)(f"{ADMIN}{new_pk}/change/")).content.decode()
+    assert 'id="crisis-rerun-of"' in page and f">{original}</a>" in page
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_stuck_work_shows_the_retrying_mission_then_terminate_needs_its_permission(
+    temporal_settings: Client, crisis_worker, crisis_settings
+) -> None:
+    crisis_settings.CRISIS_AGENT_DISPATCHER = "scripted"
+    crisis_settings.CRISIS_AGENT_SCRIPT = {
+        "phase-1": {"delay": 1, "fail": 99, "error": "agent unreachable"}
+    }
+    api = await sync_to_async(operator_client)()
+    terminator = await sync_to_async(operator_client)("terminator", ("terminate_crisis",))
+    admin = DjangoClient()
+    await sync_to_async(admin.force_login)(
+        await User.objects.acreate(username="root", is_staff=True, is_superuser=True)
+    )
+    async with crisis_worker(temporal_settings):
+        created = await sync_to_async(api.post)(
+            URL, {"target": "target-stuck", "missions": MISSIONS}, format="json"
+        )
+        crisis_id = created.json()["crisis_id"]
+        page = ""
+        for _ in range(100):  # attempt 2 starts ~3 s in, attempt 3 ~7 s in
+            page = (await sync_to_async(admin.get)(f"{ADMIN}stuck/")).content.decode()
+            if crisis_id in page:
+                break
+            await asyncio.sleep(0.1)
+        assert crisis_id in page, page
+        assert "perform_agent_mission" in page and "agent unreachable" in page
+        assert "Checked the 1 oldest of 1 running" in page
+        assert '<td class="stuck-attempt">2 of 3</td>' in page or "3 of 3" in page
+
+        terminate = sync_to_async(
+            lambda client, body: client.post(f"{URL}{crisis_id}/terminate/", body, format="json")
+        )
+        assert (await terminate(api, {"reason": "stuck"})).status_code == 403
+        missing_reason = await terminate(terminator, {})
+        assert missing_reason.status_code == 400
+        assert "reason" in missing_reason.json()["errors"]
+        response = await terminate(terminator, {"reason": "agent is gone for good"})
+        assert response.status_code == 200, response.content
+        record = response.json()
+        assert record["status"] == "failed"
+        assert record["error"] == "terminated by user:terminator: agent is gone for good"
+        assert {p["status"] for p in record["phases"]} == {"skipped"}
+        again = await terminate(terminator, {"reason": "twice"})
+        assert again.status_code == 409 and again.json()["title"] == "Conflict"
+        page = (await sync_to_async(admin.get)(f"{ADMIN}stuck/")).content.decode()
+        assert crisis_id not in page and "Nothing is stuck." in page
+
+    description = await temporal_settings.get_workflow_handle(
+        f"crisis-workflow-{crisis_id}"
+    ).describe()
+    assert description.status == WorkflowExecutionStatus.TERMINATED
+    recorded = await sync_to_async(events)(crisis_id)
+    assert recorded["crisis_terminated"].actor == "user:terminator"
+    assert recorded["crisis_terminated"].payload == {
+        "reason": "agent is gone for good",
+        "workflow_found": True,
+    }
+    assert recorded["crisis_finalized"].payload["status"] == "failed"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_cancel_with_a_reason_is_audited(
+    temporal_settings: Client, crisis_worker, crisis_settings
+) -> None:
+    crisis_settings.CRISIS_AGENT_DISPATCHER = "scripted"
+    crisis_settings.CRISIS_AGENT_SCRIPT = {"phase-1": {"delay": 60}}
+    api = await sync_to_async(operator_client)()
+    async with crisis_worker(temporal_settings):
+        created = await sync_to_async(api.post)(
+            URL, {"target": "target-cancel", "missions": MISSIONS}, format="json"
+        )
+        url = f"{URL}{created.json()['crisis_id']}/"
+        cancel = await sync_to_async(api.post)(
+            f"{url}cancel/", {"reason": "wrong target"}, format="json"
+        )
+        assert cancel.status_code == 202, cancel.content
+        done = await sync_to_async(api.get)(f"{url}wait/?timeout=20")
+    assert done.json()["status"] == "cancelled"
+    recorded = await sync_to_async(events)(created.json()["crisis_id"])
+    assert recorded["crisis_cancel_requested"].payload == {"reason": "wrong target"}
+    assert recorded["crisis_cancel_requested"].actor == "user:operator"
+
+
+@pytest.mark.django_db
+def test_operator_actions_on_ended_crises_and_permissions() -> None:
+    make_crisis("crisis-done-1", "alpha", "completed", dt.datetime.now(dt.UTC))
+    make_crisis("crisis-live-2", "alpha", "running", dt.datetime.now(dt.UTC))
+    everything = operator_client("boss", ("add_crisis", "change_crisis", "terminate_crisis"))
+    for verb, body in (("cancel", {}), ("terminate", {"reason": "x"})):
+        ended = everything.post(f"{URL}crisis-done-1/{verb}/", body, format="json")
+        assert ended.status_code == 409, (verb, ended.content)
+        assert ended["Content-Type"] == "application/problem+json"
+        assert "already ended" in ended.json()["detail"]
+
+    viewer = operator_client("viewer", perms=())
+    assert viewer.post(f"{URL}crisis-live-2/rerun/", {}, format="json").status_code == 403
+    assert viewer.post(f"{URL}crisis-live-2/terminate/", {"reason": "x"}).status_code == 403
+    changer = operator_client("changer", ("change_crisis",))
+    assert changer.post(f"{URL}crisis-live-2/terminate/", {"reason": "x"}).status_code == 403
+    too_long = everything.post(f"{URL}crisis-live-2/cancel/", {"reason": "x" * 501}, format="json")
+    assert too_long.status_code == 400 and "reason" in too_long.json()["errors"]
+    assert everything.post(f"{URL}crisis-nope-9/terminate/", {"reason": "x"}).status_code == 404
+    assert Crisis.objects.get(crisis_id="crisis-live-2").status == "running"
+    assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_stuck_work_page_when_temporal_is_down(admin_client: DjangoClient, settings) -> None:
+    from aura_site import temporal
+
+    settings.TEMPORAL_ADDRESS = "127.0.0.1:1"  # nothing listens there
+    temporal.set_client(None)
+    make_crisis("crisis-live-1", "alpha", "running", dt.datetime.now(dt.UTC))
+    response = admin_client.get(f"{ADMIN}stuck/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'id="stuck-error"' in page and "Temporal cannot be reached" in page
+    assert "Checked the 1 oldest of 1 running" in page
+    assert 'id="stuck-work-link"' in admin_client.get(ADMIN).content.decode()
+
+
+@pytest.mark.django_db
+def test_terminate_button_needs_the_permission(client: DjangoClient) -> None:
+    crisis = make_crisis("crisis-live-1", "alpha", "running", dt.datetime.now(dt.UTC))
+    user = User.objects.create_user("operator", password="pw", is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_crisis", "change_crisis", "add_crisis"])
+    )
+    client.force_login(user)
+    page = client.get(f"{ADMIN}{crisis.pk}/change/").content.decode()
+    assert 'id="crisis-cancel"' in page and 'id="crisis-rerun"' in page
+    assert 'id="crisis-terminate"' not in page
+    assert client.post(f"{ADMIN}{crisis.pk}/terminate/", {"reason": "x"}).status_code == 403
+    user.user_permissions.add(Permission.objects.get(codename="terminate_crisis"))
+    user = User.objects.get(pk=user.pk)
+    client.force_login(user)
+    assert 'id="crisis-terminate"' in client.get(f"{ADMIN}{crisis.pk}/change/").content.decode()
+    refused = client.post(f"{ADMIN}{crisis.pk}/terminate/", {"reason": ""}, follow=True)
+    assert "A reason is required to terminate" in refused.content.decode()
+    assert Crisis.objects.get().status == "running"
