@@ -233,3 +233,59 @@ def test_terminate_button_needs_the_permission(client: DjangoClient) -> None:
     refused = client.post(f"{ADMIN}{crisis.pk}/terminate/", {"reason": ""}, follow=True)
     assert "A reason is required to terminate" in refused.content.decode()
     assert Crisis.objects.get().status == "running"
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_bulk_cancel_in_the_browser(
+    admin_page, live_server, background_crisis_worker, crisis_settings, screenshot
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    crisis_settings.CRISIS_AGENT_DISPATCHER = "scripted"
+    crisis_settings.CRISIS_AGENT_SCRIPT = {"recon": {"delay": 60}}
+    # Playwright's loop runs on this thread, and the service starts workflows via run_sync.
+    with ThreadPoolExecutor(1) as thread:
+        running = (
+            thread.submit(
+                services.trigger_crisis,
+                target="target-live",
+                missions=MISSIONS,
+                initiated_by="ops",
+            )
+            .result()
+            .record
+        )
+    ended = make_crisis("crisis-old-1", "target-old", "completed", dt.datetime.now(dt.UTC))
+
+    admin_page.goto(f"{live_server.url}{ADMIN}")
+    for crisis in (running, ended):
+        admin_page.check(f"input[name=_selected_action][value='{crisis.pk}']")
+    admin_page.select_option("select[name=action]", "cancel_selected")
+    admin_page.click("button[name=index]")
+    admin_page.wait_for_selector("#bulk-plan")
+    plan = admin_page.inner_text("#bulk-plan")
+    assert f"{running.crisis_id}\tRunning\twill be cancelled" in plan
+    assert "crisis-old-1\tCompleted\talready ended (Completed) — skipped" in plan
+    admin_page.fill("#id_reason", "wrong target list")
+    screenshot("confirm")
+    assert Crisis.objects.get(pk=running.pk).cancel_requested_at is None
+
+    admin_page.click("#bulk-confirm")
+    admin_page.wait_for_selector("#bulk-results")
+    admin_page.get_by_text("Cancel crises: 1 done, 1 skipped, 0 failed.").wait_for()
+    results = admin_page.inner_text("#bulk-results")
+    assert f"{running.crisis_id}\tdone\tcancel requested" in results
+    assert "crisis-old-1\tskipped\talready ended (Completed) — skipped" in results
+    screenshot("results")
+    requested = AuditEvent.objects.for_subject("crisis", running.crisis_id).get(
+        event_type="crisis_cancel_requested"
+    )
+    assert (requested.actor, requested.payload) == ("user:admin", {"reason": "wrong target list"})
+    admin_page.click("#back-to-list")
+    admin_page.wait_for_selector("#result_list")
+    for _ in range(100):
+        if Crisis.objects.get(pk=running.pk).status == "cancelled":
+            break
+        admin_page.wait_for_timeout(100)
+    assert Crisis.objects.get(pk=running.pk).status == "cancelled"
