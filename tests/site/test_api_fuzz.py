@@ -22,3 +22,15 @@ def token(django_user_model) -> str:
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_read_endpoints(case, token: str) -> None:
     case.call_and_validate(headers={"Authorization": f"Token {token}"}, checks=CHECKS)
+
+
+# The operator actions change nothing on records that do not exist, and a fresh database has
+# none: their bodies, headers and errors are fuzzed without starting or stopping a workflow.
+operator_actions = schema.include(method="POST", path_regex=r"/(cancel|terminate|rerun)/$")
+
+
+@pytest.mark.django_db(transaction=True)
+@operator_actions.parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def test_api_operator_actions(case, token: str) -> None:
+    case.call_and_validate(headers={"Authorization": f"Token {token}"}, checks=CHECKS)
