@@ -289,3 +289,63 @@ def test_bulk_cancel_in_the_browser(
             break
         admin_page.wait_for_timeout(100)
     assert Crisis.objects.get(pk=running.pk).status == "cancelled"
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_stuck_work_terminate_and_rerun_in_the_browser(
+    admin_page, live_server, background_crisis_worker, crisis_settings, screenshot
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    crisis_settings.CRISIS_AGENT_DISPATCHER = "scripted"
+    crisis_settings.CRISIS_AGENT_SCRIPT = {"recon": {"delay": 1, "fail": 99, "error": "no route"}}
+    with ThreadPoolExecutor(1) as thread:
+        crisis = (
+            thread.submit(
+                services.trigger_crisis,
+                target="target-stuck",
+                missions=MISSIONS,
+                initiated_by="ops",
+            )
+            .result()
+            .record
+        )
+
+    admin_page.goto(f"{live_server.url}{ADMIN}")
+    admin_page.click("#stuck-work-link")
+    for _ in range(60):
+        if admin_page.locator(f"#stuck-work tr[data-record='{crisis.crisis_id}']").count():
+            break
+        admin_page.wait_for_timeout(200)
+        admin_page.reload()
+    row = admin_page.inner_text(f"#stuck-work tr[data-record='{crisis.crisis_id}']")
+    assert "perform_agent_mission" in row and "no route" in row
+    assert " of 3" in row
+    screenshot("stuck-work")
+
+    admin_page.click(f"#stuck-work a:text('{crisis.crisis_id}')")
+    admin_page.fill("#crisis-terminate-reason", "agent retired")
+    admin_page.click("#crisis-terminate")
+    admin_page.get_by_text(f"Crisis {crisis.crisis_id} terminated.").wait_for()
+    assert admin_page.inner_text("#crisis-status") == "failed"
+    assert admin_page.inner_text("#crisis-error") == "terminated by user:admin: agent retired"
+    assert "crisis_terminated" in admin_page.inner_text("#crisis-events")
+    screenshot("terminated")
+
+    admin_page.fill("#crisis-rerun-reason", "agent replaced")
+    admin_page.click("#crisis-rerun")
+    admin_page.wait_for_selector("#crisis-rerun-of")
+    assert admin_page.inner_text("#crisis-rerun-of") == crisis.crisis_id
+    screenshot("rerun")
+    rerun = Crisis.objects.get(rerun_of=crisis)
+    admin_page.click("#crisis-rerun-of a")
+    admin_page.wait_for_selector("#crisis-reruns")
+    assert rerun.crisis_id in admin_page.inner_text("#crisis-reruns")
+    assert "crisis_rerun_requested" in admin_page.inner_text("#crisis-events")
+    assert "agent replaced" in admin_page.inner_text("#crisis-events")
+    screenshot("original")
+    with ThreadPoolExecutor(1) as thread:  # the re-run is stuck too: stop it
+        thread.submit(
+            services.terminate_crisis, rerun, actor="user:admin", reason="test over"
+        ).result()
