@@ -137,3 +137,31 @@ def test_epoch_buttons_and_bulk_action_need_their_permissions(client: DjangoClie
     assert "cancel_selected" in client.get(ADMIN).content.decode()
     assert client.post(f"{ADMIN}{epoch.pk}/terminate/", {"reason": "x"}).status_code == 403
     assert Epoch.objects.get().status == "running"
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_cancel_from_the_epoch_page_in_the_browser(
+    admin_page, live_server, worker_thread, screenshot
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as thread:  # Playwright's loop runs on this thread
+        epoch = (
+            thread.submit(
+                services.start_epoch, request_description="dark mode", epoch_id="e-browser"
+            )
+            .result()
+            .record
+        )
+    admin_page.goto(f"{live_server.url}{ADMIN}{epoch.pk}/change/")
+    admin_page.wait_for_selector("#epoch-terminate")
+    screenshot("running")
+    admin_page.fill("#epoch-cancel-reason", "superseded by e-2")
+    admin_page.click("#epoch-cancel")
+    admin_page.get_by_text("Epoch e-browser cancelled.").wait_for()
+    assert admin_page.inner_text("#epoch-status") == "cancelled"
+    assert admin_page.locator("#epoch-cancel").count() == 0
+    assert "epoch_cancelled" in admin_page.inner_text("#audit-events")
+    assert "superseded by e-2" in admin_page.inner_text("#epoch-last-error")
+    screenshot("cancelled")
