@@ -165,3 +165,19 @@ def test_cancel_from_the_epoch_page_in_the_browser(
     assert "epoch_cancelled" in admin_page.inner_text("#audit-events")
     assert "superseded by e-2" in admin_page.inner_text("#epoch-last-error")
     screenshot("cancelled")
+
+
+@pytest.mark.django_db
+def test_a_move_recorded_after_a_cancel_does_not_reopen_the_epoch() -> None:
+    from django.utils import timezone
+
+    from epochs import records
+    from epochs.inputs import RecordTransitionInput
+    from epochs.protocol import PhaseId
+    from epochs.state_machine import TransitionRecord
+
+    epoch = Epoch.objects.create(epoch_id="e-late", status=Epoch.Status.CANCELLED)
+    move = TransitionRecord(PhaseId.P1_Request, PhaseId.P2_Elicit, timezone.now(), "ops", "ok")
+    records.save_transition(RecordTransitionInput("e-late", 0, move, PhaseId.P2_Elicit, "running"))
+    epoch.refresh_from_db()
+    assert epoch.status == "cancelled" and epoch.transitions.count() == 1
