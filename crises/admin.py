@@ -73,11 +73,6 @@ class CrisisAdmin(admin.ModelAdmin):
     def has_terminate_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("crises.terminate_crisis")
 
-    def get_actions(self, request: HttpRequest):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
-
     # --- bulk actions -----------------------------------------------------------------------
 
     @admin.action(description="Cancel selected crises…", permissions=["change"])

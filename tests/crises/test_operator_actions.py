@@ -349,3 +349,29 @@ def test_stuck_work_terminate_and_rerun_in_the_browser(
         thread.submit(
             services.terminate_crisis, rerun, actor="user:admin", reason="test over"
         ).result()
+
+
+@pytest.mark.django_db
+def test_bulk_rerun_confirms_then_links_each_new_crisis(
+    admin_client: DjangoClient, settings
+) -> None:
+    from aura_site import temporal
+
+    settings.TEMPORAL_ADDRESS = "127.0.0.1:1"  # the re-runs are recorded and wait to start
+    temporal.set_client(None)
+    first = make_crisis("crisis-a-1", "alpha", "failed", dt.datetime.now(dt.UTC))
+    second = make_crisis("crisis-b-2", "bravo", "completed", dt.datetime.now(dt.UTC))
+    selected = {"action": "rerun_selected", "_selected_action": [first.pk, second.pk]}
+    page = admin_client.post(ADMIN, {**selected, "index": 0}).content.decode()
+    assert "Re-run crises?" in page
+    assert page.count("will be re-run as a new crisis") == 2
+    assert "delete_selected" not in admin_client.get(ADMIN).content.decode()
+    assert Crisis.objects.count() == 2
+
+    page = admin_client.post(ADMIN, {**selected, "reason": "", "confirm": "Yes"}).content.decode()
+    assert "Re-run crises: 2 done, 0 skipped, 0 failed." in page
+    for original in (first, second):
+        rerun = Crisis.objects.get(rerun_of=original)
+        assert f"re-run as {rerun.crisis_id}" in page
+        assert rerun.target == original.target and rerun.status == "initiated"
+        assert [p.phase_id for p in rerun.phases.all()] == ["p1"]
