@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from django.db import transaction
 from temporalio.service import RPCError
 
 from aura_site.errors import DomainError
@@ -67,12 +66,11 @@ def terminate_crisis(crisis: Crisis, *, actor: str, reason: str) -> Crisis:
     reason = reason.strip()
     if not reason:
         raise DomainError("A reason is required to terminate.", errors={"reason": ["Required."]})
-    with transaction.atomic():
-        crisis = Crisis.objects.select_for_update().get(pk=crisis.pk)
-        if not crisis.is_active:
-            raise CrisisNotActive(
-                f"Crisis {crisis.crisis_id} has already ended ({crisis.get_status_display()})."
-            )
+    crisis.refresh_from_db()
+    if not crisis.is_active:
+        raise CrisisNotActive(
+            f"Crisis {crisis.crisis_id} has already ended ({crisis.get_status_display()})."
+        )
     error = f"terminated by {actor or 'an operator'}: {reason}"
     intent = outbox.intent_for(crisis.workflow_id)
     if intent is not None and intent.is_pending:
