@@ -9,6 +9,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from audit import subjects
 from audit.models import AuditEvent
 from audit.services import user_actor
 from aura_site.errors import DomainError
@@ -204,7 +205,10 @@ class CrisisAdmin(admin.ModelAdmin):
             "phases": crisis.phases.all(),
             "summary": services.summary(crisis),
             "waiting_badge": waiting_badge(crisis),
-            "events": AuditEvent.objects.for_subject("crisis", crisis.crisis_id),
+            "events": subjects.visible_to(
+                AuditEvent.objects.for_subject(services.SUBJECT_KIND, crisis.crisis_id),
+                request.user,
+            ),
             "temporal_ui_url": services.temporal_ui_url(crisis),
             "duration": _duration(crisis.duration),
             "can_cancel": crisis.is_active and self.has_change_permission(request, crisis),

@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from temporalio.service import RPCError
 
+from audit import subjects
 from audit.models import AuditEvent
 from audit.services import user_actor
 from aura_site.errors import DomainError
@@ -233,12 +234,14 @@ class EpochAdmin(admin.ModelAdmin):
             else "Complete",
             "snapshot": snapshot,
             "axes": [(axis.value, live_votes.get(axis, "")) for axis in ReviewAxis],
-            "transitions": epoch.transitions.order_by("index"),
+            "transitions": epoch.transitions.all(),
             "votes": epoch.votes.order_by("sequence"),
             "blockers": epoch.blockers.all(),
             "slices": epoch.slices.all(),
             "sessions": epoch.sessions.all(),
-            "audit_events": AuditEvent.objects.for_subject(services.SUBJECT_KIND, epoch.epoch_id),
+            "audit_events": subjects.visible_to(
+                AuditEvent.objects.for_subject(services.SUBJECT_KIND, epoch.epoch_id), user
+            ),
             "can_advance": snapshot is not None and user.has_perm("epochs.advance_epoch"),
             "can_vote": snapshot is not None
             and snapshot.state.current_phase in (PhaseId.P4_Review, PhaseId.P10_CodeReview)

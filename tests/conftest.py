@@ -73,6 +73,20 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
         await env.shutdown()
 
 
+def user_with(username: str, *permissions: str, **fields: Any) -> Any:
+    """Create a user holding `permissions` ("app_label.codename") and return it, fresh from
+    the database so its permission cache is empty."""
+    from django.contrib.auth.models import Permission, User
+
+    user = User.objects.create_user(username, password="password", **fields)
+    for permission in permissions:
+        app_label, codename = permission.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    return User.objects.get(pk=user.pk)
+
+
 def server_address(client: Client) -> str:
     return client.service_client.config.target_host
 
@@ -209,6 +223,7 @@ def admin_page(page: Any, live_server: Any, admin_user: Any) -> Any:
 @pytest.fixture(autouse=True)
 def _no_throttles(settings: Any) -> None:
     """Turn the API's rate limits off: tests make many requests quickly (test_throttles.py
-    turns them on again)."""
+    turns them on again). Passwords are hashed with a fast hasher: tests create many users."""
     settings.AURA_THROTTLE_WRITES = None
     settings.AURA_THROTTLE_WAITS = None
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

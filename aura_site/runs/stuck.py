@@ -99,6 +99,8 @@ def stuck_runs(records: Iterable[object], *, workflow_id_field: str) -> list[Stu
         RPCError: Temporal refused a describe.
     """
     records = list(records)
+    if not records:
+        return []
     ids = [getattr(record, workflow_id_field) for record in records]
     pending = run_sync(describe_pending(ids))
     return [

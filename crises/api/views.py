@@ -1,12 +1,13 @@
 """REST for crises: trigger, list, read, cancel and long-poll, all through crises.services."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from audit.services import user_actor
+from aura_site.api.permissions import ActionPermissions
 from aura_site.api.reasons import ReasonSerializer, RequiredReasonSerializer, reason_from
 from aura_site.api.starts import IDEMPOTENCY_PARAMETER, idempotency_key, start_status
 from aura_site.runs import outbox
@@ -14,24 +15,6 @@ from crises import services
 from crises.api.filters import CrisisFilter
 from crises.api.serializers import CrisisSerializer, CrisisTriggerSerializer
 from crises.models import Crisis
-
-
-class CrisisPermission(permissions.BasePermission):
-    """Reading needs a login; triggering and re-running `crises.add_crisis`; cancelling
-    `crises.change_crisis`; terminating its own `crises.terminate_crisis`."""
-
-    required = {
-        "create": "crises.add_crisis",
-        "rerun": "crises.add_crisis",
-        "cancel": "crises.change_crisis",
-        "terminate": "crises.terminate_crisis",
-    }
-
-    def has_permission(self, request: Request, view) -> bool:
-        if not (request.user and request.user.is_authenticated):
-            return False
-        perm = self.required.get(getattr(view, "action", ""))
-        return perm is None or request.user.has_perm(perm)
 
 
 class WaitQuery(serializers.Serializer):
@@ -45,7 +28,16 @@ class CrisisViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     serializer_class = CrisisSerializer
     filterset_class = CrisisFilter
-    permission_classes = [CrisisPermission]
+    permission_classes = [ActionPermissions]
+    action_permissions = {
+        "list": ["crises.view_crisis"],
+        "retrieve": ["crises.view_crisis"],
+        "wait": ["crises.view_crisis"],
+        "create": ["crises.add_crisis"],
+        "cancel": ["crises.change_crisis"],
+        "rerun": ["crises.add_crisis"],
+        "terminate": ["crises.terminate_crisis"],
+    }
     search_fields = ["crisis_id", "target", "initiated_by"]
     ordering_fields = ["started_at", "completed_at", "status", "target", "created_at"]
     ordering = ["-started_at"]

@@ -1,7 +1,7 @@
 """REST endpoints of epochs: start, list, detail, and the protocol's moves as actions."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, permissions, viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from audit.api.serializers import AuditEventSerializer
 from audit.models import AuditEvent
 from audit.services import user_actor
+from aura_site.api.permissions import ActionPermissions
 from aura_site.api.reasons import ReasonSerializer, RequiredReasonSerializer
 from aura_site.api.starts import IDEMPOTENCY_PARAMETER, idempotency_key, start_status
 from aura_site.runs import outbox
@@ -16,31 +17,6 @@ from epochs import services
 from epochs.api import serializers
 from epochs.api.filters import EpochFilter
 from epochs.models import Epoch
-
-
-class EpochPermission(permissions.BasePermission):
-    """Each action needs its own model permission: protocol roles are Django permissions."""
-
-    required = {
-        "list": "epochs.view_epoch",
-        "retrieve": "epochs.view_epoch",
-        "history": "epochs.view_epoch",
-        "audit_events": "epochs.view_epoch",
-        "create": "epochs.add_epoch",
-        "advance": "epochs.advance_epoch",
-        "votes": "epochs.vote_epoch",
-        "blockers": "epochs.record_blocker",
-        "slices": "epochs.submit_slice",
-        "sessions": "epochs.register_session",
-        "cancel": "epochs.cancel_epoch",
-        "terminate": "epochs.terminate_epoch",
-    }
-
-    def has_permission(self, request: Request, view) -> bool:
-        if not (request.user and request.user.is_authenticated):
-            return False
-        codename = self.required.get(view.action)
-        return codename is None or request.user.has_perm(codename)
 
 
 class EpochViewSet(
@@ -53,7 +29,22 @@ class EpochViewSet(
 
     serializer_class = serializers.EpochSerializer
     filterset_class = EpochFilter
-    permission_classes = [EpochPermission]
+    # Protocol roles are Django permissions, one per move.
+    permission_classes = [ActionPermissions]
+    action_permissions = {
+        "list": ["epochs.view_epoch"],
+        "retrieve": ["epochs.view_epoch"],
+        "history": ["epochs.view_epoch"],
+        "audit_events": ["epochs.view_epoch", "audit.view_auditevent"],
+        "create": ["epochs.add_epoch"],
+        "advance": ["epochs.advance_epoch"],
+        "votes": ["epochs.vote_epoch"],
+        "blockers": ["epochs.record_blocker"],
+        "slices": ["epochs.submit_slice"],
+        "sessions": ["epochs.register_session"],
+        "cancel": ["epochs.cancel_epoch"],
+        "terminate": ["epochs.terminate_epoch"],
+    }
     lookup_field = "epoch_id"
     lookup_value_regex = "[^/]+"
     search_fields = ["epoch_id", "request_description"]
@@ -161,7 +152,7 @@ class EpochViewSet(
     def history(self, request: Request, epoch_id: str) -> Response:
         """The transition history, refused attempts included, in order."""
         epoch = self.get_object()
-        page = self.paginate_queryset(epoch.transitions.order_by("index"))
+        page = self.paginate_queryset(epoch.transitions.all())
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @action(detail=True, methods=["get"], url_path="audit-events")

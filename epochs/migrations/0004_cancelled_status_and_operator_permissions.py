@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("epochs", "0002_initiated_status_and_idempotency_per_user"),
+        ("epochs", "0003_transition_actor_and_refusals"),
     ]
 
     operations = [
