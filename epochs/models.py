@@ -37,6 +37,7 @@ class Epoch(models.Model):
         RUNNING = "running", "Running"
         COMPLETE = "complete", "Complete"
         FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     epoch_id = models.CharField(max_length=200, unique=True)
@@ -87,6 +88,8 @@ class Epoch(models.Model):
             ("submit_slice", "Can submit worker slices"),
             ("run_slice_command", "Can submit slices that run commands on the worker"),
             ("register_session", "Can register agent sessions"),
+            ("cancel_epoch", "Can cancel an epoch"),
+            ("terminate_epoch", "Can terminate an epoch's workflow"),
         ]
 
     def __str__(self) -> str:

@@ -59,7 +59,8 @@ def save_transition(data: RecordTransitionInput) -> None:
     )
     domain = PHASE_DOMAIN.get(PhaseId(data.current_phase))
     complete = data.current_phase == PhaseId.Complete
-    Epoch.objects.filter(pk=epoch.pk).update(
+    # An operator's cancel closes the record at once: a move recorded late does not reopen it.
+    Epoch.objects.filter(pk=epoch.pk).exclude(status=Epoch.Status.CANCELLED).update(
         current_phase=data.current_phase,
         domain=domain.value if domain else "",
         status=Epoch.Status.COMPLETE if complete else Epoch.Status.RUNNING,

@@ -8,7 +8,9 @@ from rest_framework.response import Response
 
 from audit.api.serializers import AuditEventSerializer
 from audit.models import AuditEvent
+from audit.services import user_actor
 from aura_site.api.permissions import ActionPermissions
+from aura_site.api.reasons import ReasonSerializer, RequiredReasonSerializer
 from aura_site.api.starts import IDEMPOTENCY_PARAMETER, idempotency_key, start_status
 from aura_site.runs import outbox
 from epochs import services
@@ -40,6 +42,8 @@ class EpochViewSet(
         "blockers": ["epochs.record_blocker"],
         "slices": ["epochs.submit_slice"],
         "sessions": ["epochs.register_session"],
+        "cancel": ["epochs.cancel_epoch"],
+        "terminate": ["epochs.terminate_epoch"],
     }
     lookup_field = "epoch_id"
     lookup_value_regex = "[^/]+"
@@ -57,6 +61,8 @@ class EpochViewSet(
             "blockers": serializers.BlockerSerializer,
             "slices": serializers.SliceSerializer,
             "sessions": serializers.SessionSerializer,
+            "cancel": ReasonSerializer,
+            "terminate": RequiredReasonSerializer,
             "history": serializers.TransitionSerializer,
             "audit_events": AuditEventSerializer,
         }.get(self.action, serializers.EpochSerializer)
@@ -118,6 +124,29 @@ class EpochViewSet(
     def sessions(self, request: Request, epoch_id: str) -> Response:
         """Register an agent session (the first registration of an id wins)."""
         return self._move(request, services.register_session)
+
+    def _end(self, request: Request, operation) -> Response:
+        epoch = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        reason = serializer.validated_data["reason"]
+        operation(epoch, actor=user_actor(request.user), reason=reason)
+        epoch.refresh_from_db(from_queryset=self.get_queryset())
+        return Response(serializers.epoch_detail(epoch, None))
+
+    @extend_schema(responses={200: serializers.EpochSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, epoch_id: str) -> Response:
+        """Cancel the epoch (optional `reason`): its workflow, slices and review rounds stop and
+        the record turns `cancelled`. Needs `epochs.cancel_epoch`; an ended epoch is a 409."""
+        return self._end(request, services.cancel_epoch)
+
+    @extend_schema(responses={200: serializers.EpochSerializer})
+    @action(detail=True, methods=["post"])
+    def terminate(self, request: Request, epoch_id: str) -> Response:
+        """Terminate a stuck epoch at once (`reason` required): no cleanup runs, the record
+        turns `failed` with the reason. Needs `epochs.terminate_epoch`; an ended epoch is a 409."""
+        return self._end(request, services.terminate_epoch)
 
     @action(detail=True, methods=["get"])
     def history(self, request: Request, epoch_id: str) -> Response:

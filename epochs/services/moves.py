@@ -192,23 +192,36 @@ async def _live(epoch_id: str) -> tuple[WorkflowExecutionStatus | None, EpochSna
     return status, await handle.query(EpochWorkflow.snapshot)
 
 
-def close_unfinished(epoch: Epoch, error: str) -> None:
-    """Record that an open epoch's workflow ended (or never began) without completing it."""
+def close_unfinished(
+    epoch: Epoch,
+    error: str,
+    *,
+    status: str = Epoch.Status.FAILED,
+    event_type: str = "epoch_failed",
+    actor: str = "",
+    **payload: Any,
+) -> bool:
+    """Record that an open epoch's workflow ended (or never began) without completing it.
+
+    Returns whether this call closed it (an epoch closes once; later calls change nothing).
+    """
     now = timezone.now()
     with transaction.atomic():
         closed = Epoch.objects.filter(pk=epoch.pk, status__in=OPEN_STATUSES).update(
-            status=Epoch.Status.FAILED, last_error=error, completed_at=now, updated_at=now
+            status=status, last_error=error, completed_at=now, updated_at=now
         )
         if closed:
             record_event(
                 subject_kind=SUBJECT_KIND,
                 subject_id=epoch.epoch_id,
-                event_type="epoch_failed",
+                event_type=event_type,
                 phase=epoch.current_phase,
-                payload={"error": error},
+                actor=actor,
+                payload={"error": error, **payload},
                 workflow_id=epoch.epoch_id,
             )
     epoch.refresh_from_db()
+    return bool(closed)
 
 
 def _request(epoch: Epoch, update: str, request: Any, *, actor: str, field: str) -> EpochSnapshot:

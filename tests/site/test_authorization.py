@@ -39,6 +39,8 @@ API_MATRIX: dict[tuple[str, str], Any] = {
     ("crisis-detail", "get"): ("crises.view_crisis",),
     ("crisis-wait", "get"): ("crises.view_crisis",),
     ("crisis-cancel", "post"): ("crises.change_crisis",),
+    ("crisis-rerun", "post"): ("crises.add_crisis",),
+    ("crisis-terminate", "post"): ("crises.terminate_crisis",),
     ("epoch-list", "get"): ("epochs.view_epoch",),
     ("epoch-list", "post"): ("epochs.add_epoch",),
     ("epoch-detail", "get"): ("epochs.view_epoch",),
@@ -49,6 +51,8 @@ API_MATRIX: dict[tuple[str, str], Any] = {
     ("epoch-blockers", "post"): ("epochs.record_blocker",),
     ("epoch-slices", "post"): ("epochs.submit_slice",),
     ("epoch-sessions", "post"): ("epochs.register_session",),
+    ("epoch-cancel", "post"): ("epochs.cancel_epoch",),
+    ("epoch-terminate", "post"): ("epochs.terminate_epoch",),
     ("protocol-constraints", "get"): LOGGED_IN,
     ("protocol-constraints-check", "post"): LOGGED_IN,
     ("schema", "get"): PUBLIC,
@@ -65,6 +69,9 @@ ADMIN_MATRIX: dict[str, dict[str, Any]] = {
     "crises_crisis_delete": {"get": NOBODY, "post": NOBODY},
     "crises_crisis_progress": {"get": ("crises.view_crisis",)},
     "crises_crisis_cancel": {"post": ("crises.change_crisis",)},
+    "crises_crisis_rerun": {"post": ("crises.view_crisis", "crises.add_crisis")},
+    "crises_crisis_terminate": {"post": ("crises.view_crisis", "crises.terminate_crisis")},
+    "crises_crisis_stuck": {"get": ("crises.view_crisis",)},
     "epochs_epoch_changelist": {"get": ("epochs.view_epoch",)},
     "epochs_epoch_add": {"get": ("epochs.add_epoch",), "post": ("epochs.add_epoch",)},
     "epochs_epoch_change": {"get": ("epochs.view_epoch",)},
@@ -74,6 +81,9 @@ ADMIN_MATRIX: dict[str, dict[str, Any]] = {
     "epochs_epoch_advance": {"post": ("epochs.view_epoch", "epochs.advance_epoch")},
     "epochs_epoch_vote": {"post": ("epochs.view_epoch", "epochs.vote_epoch")},
     "epochs_epoch_blocker": {"post": ("epochs.view_epoch", "epochs.record_blocker")},
+    "epochs_epoch_cancel": {"post": ("epochs.view_epoch", "epochs.cancel_epoch")},
+    "epochs_epoch_terminate": {"post": ("epochs.view_epoch", "epochs.terminate_epoch")},
+    "epochs_epoch_stuck": {"get": ("epochs.view_epoch",)},
     "audit_auditevent_changelist": {"get": ("audit.view_auditevent",)},
     "audit_auditevent_add": {"get": NOBODY, "post": NOBODY},
     "audit_auditevent_change": {"get": ("audit.view_auditevent",), "post": NOBODY},
@@ -93,7 +103,11 @@ ADMIN_MATRIX: dict[str, dict[str, Any]] = {
 }
 
 # (model label, action name) → what it needs: the bulk actions of the changelists.
-ACTION_MATRIX: dict[tuple[str, str], Any] = {}
+ACTION_MATRIX: dict[tuple[str, str], Any] = {
+    ("crises.Crisis", "cancel_selected"): ("crises.change_crisis",),
+    ("crises.Crisis", "rerun_selected"): ("crises.add_crisis",),
+    ("epochs.Epoch", "cancel_selected"): ("epochs.cancel_epoch",),
+}
 
 
 def _patterns(patterns: list, prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
@@ -259,7 +273,7 @@ def test_a_session_write_needs_the_csrf_token(records: dict) -> None:
 
 def admin_url(name: str, ids: dict[str, str]) -> str:
     app = app_of(name)
-    if name.endswith(("_changelist", "_add", "_constraints")):
+    if name.endswith(("_changelist", "_add", "_constraints", "_stuck")):
         return reverse(f"admin:{name}")
     pk = {
         "crises": ids["crisis_pk"],
