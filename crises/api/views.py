@@ -34,9 +34,9 @@ class CrisisViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         "retrieve": ["crises.view_crisis"],
         "wait": ["crises.view_crisis"],
         "create": ["crises.add_crisis"],
-        "cancel": ["crises.change_crisis"],
-        "rerun": ["crises.add_crisis"],
-        "terminate": ["crises.terminate_crisis"],
+        "cancel": ["crises.view_crisis", "crises.change_crisis"],
+        "rerun": ["crises.view_crisis", "crises.add_crisis"],
+        "terminate": ["crises.view_crisis", "crises.terminate_crisis"],
     }
     search_fields = ["crisis_id", "target", "initiated_by"]
     ordering_fields = ["started_at", "completed_at", "status", "target", "created_at"]
