@@ -16,8 +16,10 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from temporalio.client import Client
+from temporalio.converter import DataConverter
 from temporalio.service import TLSConfig
 
+from aura_site.codec import settings_data_converter
 from aura_site.errors import Unavailable
 
 logger = logging.getLogger(__name__)
@@ -71,12 +73,19 @@ async def connect(
     namespace: str = "default",
     tls: TLSConfig | None = None,
     api_key: str = "",
+    data_converter: DataConverter | None = None,
     attempts: int = 5,
     delay: float = 1.0,
 ) -> Client:
-    """Connect to Temporal, retrying a few times before giving up with TemporalUnavailable."""
+    """Connect to Temporal, retrying a few times before giving up with TemporalUnavailable.
+
+    Every client of the app comes from here, so web, worker and commands share one data
+    converter: `data_converter` defaults to the one `AURA_PAYLOAD_KEYS` configures.
+    """
     global _runtime_started
     _runtime_started = True
+    if data_converter is None:
+        data_converter = settings_data_converter()
     for attempt in range(1, attempts + 1):
         try:
             return await Client.connect(
@@ -85,6 +94,7 @@ async def connect(
                 tls=tls if tls is not None else bool(api_key),
                 api_key=api_key or None,
                 identity=identity(),
+                data_converter=data_converter,
             )
         except RuntimeError as exc:  # the core SDK reports connect failures as RuntimeError
             if attempt == attempts:
@@ -184,5 +194,5 @@ def set_client(client: Client | None) -> None:
 
 @receiver(setting_changed)
 def _reset_client(*, setting: str, **kwargs: object) -> None:
-    if setting.startswith("TEMPORAL_"):
+    if setting.startswith("TEMPORAL_") or setting == "AURA_PAYLOAD_KEYS":
         set_client(None)
