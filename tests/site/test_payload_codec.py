@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 
-from aura_site import temporal
+from aura_site import devstack, temporal
 from aura_site.codec import (
     ENCODING,
     KEY_ID,
@@ -162,3 +162,23 @@ class TestGenerateCommand:
         assert K1 not in out.getvalue()
         with pytest.raises(CommandError, match="already holds a key with id 'old'"):
             call_command("generate_payload_key", "--key-id", "old", stdout=StringIO())
+
+
+@pytest.mark.parametrize(
+    ("ui_port", "codec_endpoint", "expected"),
+    [
+        (
+            8233,
+            "http://127.0.0.1:8000/codec",
+            ["--ui-codec-endpoint", "http://127.0.0.1:8000/codec"],
+        ),
+        (8233, "", []),
+        (None, "http://127.0.0.1:8000/codec", []),  # headless: no UI to configure
+    ],
+)
+def test_dev_server_ui_gets_the_codec_endpoint(ui_port, codec_endpoint, expected) -> None:
+    args = devstack.temporal_dev_server_args(
+        port=7233, ui_port=ui_port, db_filename=None, codec_endpoint=codec_endpoint
+    )
+    flag = args.index("--ui-codec-endpoint") if "--ui-codec-endpoint" in args else None
+    assert (args[flag : flag + 2] if flag is not None else []) == expected
