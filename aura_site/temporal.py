@@ -62,6 +62,14 @@ def tls_config(*, cert: str = "", key: str = "", ca: str = "") -> TLSConfig | No
     )
 
 
+def data_converter() -> DataConverter:
+    """Return how payloads are converted: every client, worker and replayer uses this one.
+
+    With `AURA_PAYLOAD_KEYS` set, it encrypts them (aura_site/codec.py).
+    """
+    return settings_data_converter()
+
+
 def identity() -> str:
     """Return this process's identity as Temporal shows it: `<pid>@<host>`."""
     return f"{os.getpid()}@{socket.gethostname()}"
@@ -73,19 +81,16 @@ async def connect(
     namespace: str = "default",
     tls: TLSConfig | None = None,
     api_key: str = "",
-    data_converter: DataConverter | None = None,
     attempts: int = 5,
     delay: float = 1.0,
 ) -> Client:
     """Connect to Temporal, retrying a few times before giving up with TemporalUnavailable.
 
     Every client of the app comes from here, so web, worker and commands share one data
-    converter: `data_converter` defaults to the one `AURA_PAYLOAD_KEYS` configures.
+    converter, the one `AURA_PAYLOAD_KEYS` configures.
     """
     global _runtime_started
     _runtime_started = True
-    if data_converter is None:
-        data_converter = settings_data_converter()
     for attempt in range(1, attempts + 1):
         try:
             return await Client.connect(
@@ -94,7 +99,7 @@ async def connect(
                 tls=tls if tls is not None else bool(api_key),
                 api_key=api_key or None,
                 identity=identity(),
-                data_converter=data_converter,
+                data_converter=data_converter(),
             )
         except RuntimeError as exc:  # the core SDK reports connect failures as RuntimeError
             if attempt == attempts:
