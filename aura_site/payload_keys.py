@@ -20,7 +20,7 @@ class PayloadKey:
     """One AES-256-GCM key and the id stored beside every payload it encrypts."""
 
     key_id: str
-    secret: bytes = b""
+    secret: bytes
 
     def __repr__(self) -> str:  # never show the key material, e.g. in diffsettings or logs
         return f"PayloadKey({self.key_id!r})"

@@ -118,6 +118,12 @@ class TestProtocol:
         assert answer.status_code == 400, answer.content
         assert answer["Content-Type"] == "application/problem+json"
 
+    def test_a_body_over_the_upload_limit_is_a_413(self, keys: None) -> None:
+        body = {"payloads": [{"data": "QUFB" * 700_000}]}  # 2.8 MB
+        answer = post(Client(), DECODE, body, **token_headers(codec_user()))
+        assert answer.status_code == 413
+        assert answer["Content-Type"] == "application/problem+json"
+
     def test_a_body_that_is_not_json_is_a_415(self, keys: None) -> None:
         headers = token_headers(codec_user())
         answer = Client().post(DECODE, "payloads", content_type="text/plain", **headers)
