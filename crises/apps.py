@@ -20,9 +20,9 @@ class CrisesConfig(AppConfig):
     def ready(self) -> None:
         from aura_site.runs import outbox
         from crises import checks  # noqa: F401  (registers the system checks)
-        from crises.activities import ACTIVITIES
+        from crises.activities import ACTIVITIES, SCHEDULE_ACTIVITIES
         from crises.services import SUBJECT_KIND, close_unstarted
-        from crises.workflows import CrisisResponseWorkflow
+        from crises.workflows import CrisisResponseWorkflow, ScheduledCrisisWorkflow
         from workers import registry
 
         outbox.register(SUBJECT_KIND, on_failed=close_unstarted)
@@ -34,4 +34,11 @@ class CrisesConfig(AppConfig):
             workflows=[CrisisResponseWorkflow],
             activities=ACTIVITIES,
             on_start=log_worker_start,
+        )
+        # The firings of crisis schedules record their crisis on the same queue.
+        registry.register(
+            "crisis",
+            name=lambda _task_queue: settings.CRISIS_TASK_QUEUE,
+            workflows=[ScheduledCrisisWorkflow],
+            activities=SCHEDULE_ACTIVITIES,
         )

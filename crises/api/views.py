@@ -46,7 +46,9 @@ class CrisisViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
-        crises = Crisis.objects.select_related("initiated_by_user").prefetch_related("phases")
+        crises = Crisis.objects.select_related("initiated_by_user", "schedule").prefetch_related(
+            "phases"
+        )
         return outbox.with_start(crises)
 
     def get_object(self) -> Crisis:

@@ -19,7 +19,7 @@ from aura_site.temporal import TemporalUnavailable, run_sync
 from crises import records
 from crises.exceptions import InvalidCrisisRequest
 from crises.inputs import CrisisRequest, MissionPhase
-from crises.models import Crisis, CrisisPhase
+from crises.models import Crisis, CrisisPhase, CrisisSchedule
 from crises.services.ids import base_crisis_id, free_crisis_id
 from crises.validation import request_errors
 from crises.workflows import CrisisResponseWorkflow, workflow_id_for
@@ -92,12 +92,14 @@ def record_crisis(
     idempotency_key: str | None = None,
     task_queue: str | None = None,
     id_taken: Callable[[str], bool] | None = None,
+    schedule: CrisisSchedule | None = None,
 ) -> Trigger:
     """Validate and record a crisis (status `initiated`) with its start intent; start nothing.
 
     Args:
         id_taken: tells whether a workflow id is taken outside the records
             (`temporal_knows()`); by default only the records count.
+        schedule: the crisis schedule whose firing this is.
 
     Raises:
         InvalidCrisisRequest: the request breaks the rules (nothing is stored).
@@ -117,8 +119,10 @@ def record_crisis(
             initiated_by_user=user,
             idempotency_key=idempotency_key,
             request_fingerprint=digest,
+            schedule=schedule,
         )
         CrisisPhase.objects.bulk_create(records.phase_rows(crisis, phases))
+        scheduled = {"schedule": schedule.name} if schedule is not None else {}
         records.audit(
             crisis_id,
             "crisis_triggered",
@@ -127,6 +131,7 @@ def record_crisis(
             target=target,
             initiated_by=initiated_by or "",
             phases=len(phases),
+            **scheduled,
         )
         made["intent"] = outbox.enqueue(
             subject_kind=SUBJECT_KIND,
