@@ -408,7 +408,8 @@ async def _plan(rows: list[CrisisSchedule]) -> list[Change]:
     names = {schedule.name for schedule in rows}
     for temporal_id in await remote.owned_ids(client):
         name = temporal_id.removeprefix(remote.SCHEDULE_ID_PREFIX)
-        if name not in names:
+        # The list lags behind deletions: a schedule deleted a moment ago may still be listed.
+        if name not in names and await remote.describe(client, name) is not None:
             changes.append(Change("delete", name, "no crisis schedule in Aura"))
     return changes
 

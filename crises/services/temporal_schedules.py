@@ -86,7 +86,7 @@ def differences(want: Schedule, have: Schedule) -> list[str]:
     if have.spec != want.spec:
         found.append("spec")
     if have.state.paused != want.state.paused:
-        found.append("paused" if want.state.paused else "resumed")
+        found.append("paused")
     action = have.action
     if not isinstance(action, ScheduleActionStartWorkflow):
         return [*found, "action"]

@@ -5,7 +5,6 @@ import asyncio
 import datetime as dt
 import time
 import uuid
-from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -14,11 +13,9 @@ from rest_framework.test import APIClient
 from temporalio.client import Client
 
 from audit.models import AuditEvent
-from crises.activities import ACTIVITIES, SCHEDULE_ACTIVITIES
 from crises.models import Crisis
 from crises.schedule_specs import count_firings
 from crises.services import temporal_schedules
-from crises.workflows import CrisisResponseWorkflow, ScheduledCrisisWorkflow
 
 URL = "/api/v1/crisis-schedules/"
 MISSIONS = [
@@ -40,34 +37,6 @@ def operator_api(perms=("add_crisisschedule", "change_crisisschedule", "view_cri
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
-def schedule_worker(run_worker, crisis_settings: Any, task_queue: str):
-    """Return a context manager serving crises and schedule firings on the test's queue."""
-
-    def start(client: Client):
-        return run_worker(
-            client,
-            task_queue,
-            workflows=[CrisisResponseWorkflow, ScheduledCrisisWorkflow],
-            activities=[*ACTIVITIES, *SCHEDULE_ACTIVITIES],
-        )
-
-    return start
-
-
-@pytest.fixture
-async def owned_schedules_cleared(temporal_settings: Client):
-    """Delete every Aura-owned schedule before and after: the dev server outlives each test."""
-
-    async def clear() -> None:
-        for temporal_id in await temporal_schedules.owned_ids(temporal_settings):
-            await temporal_schedules.delete(temporal_settings, temporal_id)
-
-    await clear()
-    yield temporal_settings
-    await clear()
 
 
 async def crises_of(name: str, *, count: int, status: str | None = None, timeout: float = 30):
@@ -202,3 +171,35 @@ async def test_backfill_fires_once_per_missed_time_in_the_window(
     future = {"start": start.isoformat(), "end": (now + dt.timedelta(hours=1)).isoformat()}
     refused = await sync_to_async(api.post)(f"{URL}{name}/backfill/", future, format="json")
     assert refused.status_code == 400 and "end" in refused.json()["errors"]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_rest_update_and_delete_reach_temporal(owned_schedules_cleared: Client) -> None:
+    client = owned_schedules_cleared
+    api = await sync_to_async(operator_api)(
+        ("add_crisisschedule", "change_crisisschedule", "delete_crisisschedule")
+    )
+    name = unique("weekly")
+    body = {"name": name, "target": "target-w", "missions": MISSIONS, "cron": "@weekly"}
+    assert (await sync_to_async(api.post)(URL, body, format="json")).status_code == 201
+    patched = await sync_to_async(api.patch)(
+        f"{URL}{name}/", {"cron": "30 6 * * mon-fri"}, format="json"
+    )
+    assert patched.status_code == 200, patched.content
+    assert patched.json()["sync_state"] == "synced"
+    calendar = (await described(client, name)).schedule.spec.calendars[0]
+    assert calendar.comment == "30 6 * * mon-fri"
+    switched = await sync_to_async(api.patch)(
+        f"{URL}{name}/", {"interval_seconds": 3600}, format="json"
+    )
+    assert switched.json()["cron"] == "" and switched.json()["interval_seconds"] == 3600
+    spec = (await described(client, name)).schedule.spec
+    assert not spec.calendars and spec.intervals[0].every == dt.timedelta(hours=1)
+    event = await AuditEvent.objects.filter(
+        subject_id=name, event_type="schedule_updated"
+    ).afirst()
+    assert event.payload["changes"]["cron"] == ["@weekly", "30 6 * * mon-fri"]
+
+    assert (await sync_to_async(api.delete)(f"{URL}{name}/")).status_code == 204
+    assert await temporal_schedules.describe(client, name) is None
+    assert await AuditEvent.objects.filter(event_type="schedule_deleted").acount() == 1
