@@ -8,6 +8,7 @@ All fields must match (day of month and day of week too), in UTC.
 """
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -31,6 +32,7 @@ MACROS = {
     "@hourly": "0 * * * *",
 }
 _MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+_NUMBER = re.compile(r"[0-9]{1,4}")
 _DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
 
 
@@ -59,7 +61,7 @@ def _value(text: str, field: _Field) -> int:
     lowered = text.lower()
     if lowered in field.names:
         return field.names[lowered]
-    if not text.isdigit() or len(text) > 4:
+    if not _NUMBER.fullmatch(text):
         raise CronError(f"{field.name}: {text[:20]!r} is not a number.")
     value = int(text)
     if not field.low <= value <= field.high:
@@ -73,7 +75,7 @@ def _ranges(text: str, field: _Field) -> tuple[ScheduleRange, ...]:
         base, _, step_text = item.partition("/")
         step = 1
         if step_text:
-            if not step_text.isdigit() or not 1 <= int(step_text) <= field.high:
+            if not _NUMBER.fullmatch(step_text) or not 1 <= int(step_text) <= field.high:
                 raise CronError(f"{field.name}: step {step_text[:20]!r} is not in 1-{field.high}.")
             step = int(step_text)
         if base == "*":
