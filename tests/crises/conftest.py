@@ -103,8 +103,8 @@ def background_crisis_worker(temporal_settings: Client, crisis_settings: Any, ta
             worker = Worker(
                 client,
                 task_queue=task_queue,
-                workflows=[CrisisResponseWorkflow],
-                activities=ACTIVITIES,
+                workflows=[CrisisResponseWorkflow, ScheduledCrisisWorkflow],
+                activities=[*ACTIVITIES, *SCHEDULE_ACTIVITIES],
                 activity_executor=executor,
                 interceptors=[DatabaseConnectionInterceptor()],
             )
