@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from temporalio.client import ScheduleDescription
 from temporalio.service import RPCError
@@ -123,19 +123,22 @@ def create_schedule(*, user: Any = None, actor: str = "", **fields: Any) -> Cris
     """
     if errors := schedule_errors(fields, creating=True):
         raise InvalidSchedule(errors)
-    if CrisisSchedule.objects.filter(name=fields["name"]).exists():
-        raise InvalidSchedule({"name": ["A crisis schedule with this name already exists."]})
-    with transaction.atomic():
-        schedule = CrisisSchedule.objects.create(
-            name=fields["name"],
-            target=fields["target"],
-            missions=_with_defaults(fields["missions"]),
-            cron=fields.get("cron") or "",
-            interval_seconds=fields.get("interval_seconds"),
-            paused=bool(fields.get("paused", False)),
-            created_by=user if getattr(user, "is_authenticated", False) else None,
-        )
-        _audit(schedule.name, "schedule_created", actor=actor, **_described(schedule))
+    try:
+        with transaction.atomic():
+            schedule = CrisisSchedule.objects.create(
+                name=fields["name"],
+                target=fields["target"],
+                missions=_with_defaults(fields["missions"]),
+                cron=fields.get("cron") or "",
+                interval_seconds=fields.get("interval_seconds"),
+                paused=bool(fields.get("paused", False)),
+                created_by=user if getattr(user, "is_authenticated", False) else None,
+            )
+            _audit(schedule.name, "schedule_created", actor=actor, **_described(schedule))
+    except IntegrityError:  # the unique name: no check-then-insert race
+        raise InvalidSchedule(
+            {"name": ["A crisis schedule with this name already exists."]}
+        ) from None
     _after_commit(schedule)
     return schedule
 
@@ -165,31 +168,32 @@ def update_schedule(schedule: CrisisSchedule, *, actor: str, **changes: Any) -> 
         schedule = CrisisSchedule.objects.select_for_update().get(pk=schedule.pk)
         before = _described(schedule)
         changed = {k: [before[k], v] for k, v in merged.items() if before[k] != v}
-        if not changed:
-            return schedule
-        for name, value in merged.items():
-            setattr(schedule, name, value)
-        schedule.sync_state = ScheduleSyncState.PENDING
-        schedule.save()
-        _audit(schedule.name, "schedule_updated", actor=actor, changes=changed)
-    _after_commit(schedule)
+        if changed:
+            for name, value in merged.items():
+                setattr(schedule, name, value)
+            schedule.sync_state = ScheduleSyncState.PENDING
+            schedule.save()
+            _audit(schedule.name, "schedule_updated", actor=actor, changes=changed)
+    if changed or schedule.sync_state != ScheduleSyncState.SYNCED:
+        _after_commit(schedule)
     return schedule
 
 
 def set_paused(
     schedule: CrisisSchedule, paused: bool, *, actor: str, note: str = ""
 ) -> CrisisSchedule:
-    """Pause or resume a schedule (a no-op when it already is); then Temporal's."""
+    """Pause or resume a schedule (recorded only when it changes); then Temporal's."""
     with transaction.atomic():
         schedule = CrisisSchedule.objects.select_for_update().get(pk=schedule.pk)
-        if schedule.paused == paused and schedule.sync_state == ScheduleSyncState.SYNCED:
-            return schedule
-        schedule.paused = paused
-        schedule.sync_state = ScheduleSyncState.PENDING
-        schedule.save(update_fields=["paused", "sync_state", "updated_at"])
-        event = "schedule_paused" if paused else "schedule_resumed"
-        _audit(schedule.name, event, actor=actor, note=note)
-    _after_commit(schedule)
+        changed = schedule.paused != paused
+        if changed:
+            schedule.paused = paused
+            schedule.sync_state = ScheduleSyncState.PENDING
+            schedule.save(update_fields=["paused", "sync_state", "updated_at"])
+            event = "schedule_paused" if paused else "schedule_resumed"
+            _audit(schedule.name, event, actor=actor, note=note)
+    if changed or schedule.sync_state != ScheduleSyncState.SYNCED:
+        _after_commit(schedule)
     return schedule
 
 
