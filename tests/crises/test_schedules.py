@@ -13,9 +13,10 @@ from rest_framework.test import APIClient
 from temporalio.client import Client
 
 from audit.models import AuditEvent
+from aura_site.temporal import run_sync
 from crises.models import Crisis
 from crises.schedule_specs import count_firings
-from crises.services import temporal_schedules
+from crises.services import schedules, temporal_schedules
 
 URL = "/api/v1/crisis-schedules/"
 MISSIONS = [
@@ -203,3 +204,29 @@ async def test_rest_update_and_delete_reach_temporal(owned_schedules_cleared: Cl
     assert (await sync_to_async(api.delete)(f"{URL}{name}/")).status_code == 204
     assert await temporal_schedules.describe(client, name) is None
     assert await AuditEvent.objects.filter(event_type="schedule_deleted").acount() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_firing_records_its_crisis_once_and_none_for_an_unknown_schedule(
+    temporal_settings: Client, crisis_settings
+) -> None:
+    name = unique("once")
+    schedule = schedules.create_schedule(
+        name=name, target="target-once", missions=MISSIONS, cron=NEVER, actor="pytest"
+    )
+    request = temporal_schedules.firing_input(schedule)
+    firing_id = f"scheduled-crisis-{name}-2026-12-02T07:00:00Z"
+    first = schedules.fire(request, firing_id=firing_id, actor="worker:test")
+    again = schedules.fire(request, firing_id=firing_id, actor="worker:test")
+    assert first == again and Crisis.objects.filter(schedule=schedule).count() == 1
+    crisis = Crisis.objects.get()
+    assert crisis.idempotency_key == firing_id and crisis.status in ("initiated", "running")
+    assert AuditEvent.objects.filter(event_type="schedule_fired").count() == 1
+    assert AuditEvent.objects.filter(event_type="crisis_triggered").count() == 1
+    other = schedules.fire(request, firing_id=f"{firing_id}-next", actor="worker:test")
+    assert other != first and Crisis.objects.count() == 2
+
+    request.schedule = "no-such-schedule"
+    assert schedules.fire(request, firing_id="scheduled-crisis-x", actor="worker:test") == ""
+    assert Crisis.objects.count() == 2
+    assert run_sync(temporal_schedules.delete(temporal_settings, f"aura-crisis-schedule-{name}"))
