@@ -53,6 +53,18 @@ async def crises_of(name: str, *, count: int, status: str | None = None, timeout
         await asyncio.sleep(0.2)
 
 
+async def settled_count(name: str, quiet: float = 1.5) -> int:
+    """Return the number of crises of the schedule once it has not changed for `quiet` s."""
+    count, since = -1, time.monotonic()
+    while True:
+        now = await Crisis.objects.filter(schedule__name=name).acount()
+        if now != count:
+            count, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return count
+        await asyncio.sleep(0.1)
+
+
 async def described(client: Client, name: str):
     return await client.get_schedule_handle(temporal_schedules.schedule_id(name)).describe()
 
@@ -127,8 +139,7 @@ async def test_an_interval_schedule_fires_by_itself_and_pause_resume_reach_tempo
         paused = await sync_to_async(api.post)(f"{URL}{name}/pause/")
         assert paused.status_code == 200 and paused.json()["paused"] is True
         assert (await described(client, name)).schedule.state.paused
-        await asyncio.sleep(1.5)  # a firing already under way may still land
-        count = await Crisis.objects.filter(schedule__name=name).acount()
+        count = await settled_count(name)  # a firing already under way may still land
         await asyncio.sleep(2.5)
         assert await Crisis.objects.filter(schedule__name=name).acount() == count
 
