@@ -230,7 +230,7 @@ async def _push_remote(schedule: CrisisSchedule) -> str | None:
     if description is None:
         await remote.create(client, schedule.name, want)
         return "create"
-    if found := remote.differences(want, description.schedule):
+    if found := await remote.differences(client, want, description.schedule):
         await remote.replace(client, schedule.name, want)
         return f"update ({', '.join(found)})"
     return None
@@ -407,7 +407,9 @@ async def _plan(rows: list[CrisisSchedule]) -> list[Change]:
         description = await remote.describe(client, schedule.name)
         if description is None:
             changes.append(Change("create", schedule.name, "missing in Temporal"))
-        elif found := remote.differences(remote.desired(schedule), description.schedule):
+        elif found := await remote.differences(
+            client, remote.desired(schedule), description.schedule
+        ):
             changes.append(Change("update", schedule.name, f"differs: {', '.join(found)}"))
     names = {schedule.name for schedule in rows}
     for temporal_id in await remote.owned_ids(client):

@@ -19,7 +19,6 @@ from temporalio.client import (
     ScheduleState,
     ScheduleUpdate,
 )
-from temporalio.converter import default as default_converter
 from temporalio.service import RPCError, RPCStatusCode
 
 from aura_site.runs.outbox import as_json
@@ -73,14 +72,14 @@ def desired(schedule: CrisisSchedule) -> Schedule:
     )
 
 
-def _action_args(action: ScheduleActionStartWorkflow) -> list:
-    if getattr(action, "_from_raw", False):
-        converter = default_converter().payload_converter
-        return [converter.from_payload(payload) for payload in action.args]  # type: ignore[arg-type]
+async def _action_args(client: Client, action: ScheduleActionStartWorkflow) -> list:
+    """Return an action's arguments as JSON values, decoded as the client decodes payloads."""
+    if getattr(action, "_from_raw", False):  # as Temporal described it: payloads
+        return await client.data_converter.decode(action.args)  # type: ignore[arg-type]
     return [as_json(arg) for arg in action.args]
 
 
-def differences(want: Schedule, have: Schedule) -> list[str]:
+async def differences(client: Client, want: Schedule, have: Schedule) -> list[str]:
     """Return what differs between the Schedule a row means and the one Temporal has."""
     found = []
     if have.spec != want.spec:
@@ -88,14 +87,14 @@ def differences(want: Schedule, have: Schedule) -> list[str]:
     if have.state.paused != want.state.paused:
         found.append("paused")
     action = have.action
-    if not isinstance(action, ScheduleActionStartWorkflow):
-        return [*found, "action"]
     assert isinstance(want.action, ScheduleActionStartWorkflow)
-    if (action.workflow, action.id, action.task_queue) != (
+    if not isinstance(action, ScheduleActionStartWorkflow):
+        found.append("action")
+    elif (action.workflow, action.id, action.task_queue) != (
         want.action.workflow,
         want.action.id,
         want.action.task_queue,
-    ) or _action_args(action) != _action_args(want.action):
+    ) or await _action_args(client, action) != await _action_args(client, want.action):
         found.append("action")
     if (have.policy.overlap, have.policy.catchup_window) != (
         want.policy.overlap,

@@ -87,6 +87,11 @@ async def test_sync_repairs_drift_both_ways_and_never_touches_a_foreign_schedule
         schedule = update_input.description.schedule
         schedule.spec = ScheduleSpec(intervals=[ScheduleIntervalSpec(every=dt.timedelta(hours=1))])
         schedule.state = ScheduleState(paused=True)
+        action = schedule.action
+        elsewhere = {"schedule": kept, "target": "elsewhere", "missions": MISSIONS}
+        schedule.action = ScheduleActionStartWorkflow(
+            action.workflow, elsewhere, id=action.id, task_queue=action.task_queue
+        )
         return ScheduleUpdate(schedule=schedule)
 
     await handle.update(hourly)
@@ -106,7 +111,7 @@ async def test_sync_repairs_drift_both_ways_and_never_touches_a_foreign_schedule
     assert sorted(planned[:-1]) == sorted(
         [
             f"would create aura-crisis-schedule-{missing}: missing in Temporal",
-            f"would update aura-crisis-schedule-{kept}: differs: spec, paused",
+            f"would update aura-crisis-schedule-{kept}: differs: spec, paused, action",
             f"would delete aura-crisis-schedule-{gone}: no crisis schedule in Aura",
         ]
     )
@@ -123,6 +128,8 @@ async def test_sync_repairs_drift_both_ways_and_never_touches_a_foreign_schedule
     repaired = await handle.describe()
     assert not repaired.schedule.state.paused
     assert repaired.schedule.spec.calendars[0].comment == NEVER
+    (firing_input,) = await client.data_converter.decode(repaired.schedule.action.args)
+    assert firing_input["target"] == "target-sync"
     assert (await CrisisSchedule.objects.aget(name=missing)).sync_state == "synced"
     after = await client.get_schedule_handle(foreign_id).describe()
     assert after.schedule == foreign.schedule
