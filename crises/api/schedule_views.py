@@ -19,12 +19,17 @@ from crises.services import schedules
 
 
 class CrisisSchedulePermission(permissions.DjangoModelPermissions):
-    """Model permissions, reading included; pause, resume, trigger and backfill are changes."""
+    """Model permissions, reading included. Acting on a schedule answers with it, so it needs
+    `view_crisisschedule` too; pause, resume, trigger and backfill are changes."""
 
+    _view = "%(app_label)s.view_%(model_name)s"
     perms_map = {
         **permissions.DjangoModelPermissions.perms_map,
-        "GET": ["%(app_label)s.view_%(model_name)s"],
-        "HEAD": ["%(app_label)s.view_%(model_name)s"],
+        "GET": [_view],
+        "HEAD": [_view],
+        "PUT": [_view, "%(app_label)s.change_%(model_name)s"],
+        "PATCH": [_view, "%(app_label)s.change_%(model_name)s"],
+        "DELETE": [_view, "%(app_label)s.delete_%(model_name)s"],
     }
     changes = {"pause", "resume", "trigger", "backfill"}
 
@@ -32,7 +37,9 @@ class CrisisSchedulePermission(permissions.DjangoModelPermissions):
         if getattr(view, "action", None) in self.changes:
             user = request.user
             return bool(
-                user and user.is_authenticated and user.has_perm("crises.change_crisisschedule")
+                user
+                and user.is_authenticated
+                and user.has_perms(["crises.view_crisisschedule", "crises.change_crisisschedule"])
             )
         return super().has_permission(request, view)
 

@@ -118,6 +118,10 @@ def test_permissions_are_the_model_permissions(admin_api) -> None:
     adder = client_with("view_crisisschedule", "add_crisisschedule")
     assert adder.post(URL, {**GOOD, "name": "mine"}, format="json").status_code == 201
     assert adder.post(pause).status_code == 403
+    blind = client_with("change_crisisschedule", "delete_crisisschedule")
+    assert blind.post(pause).status_code == 403
+    assert blind.patch(detail, {"paused": True}, format="json").status_code == 403
+    assert blind.delete(detail).status_code == 403
     changer = client_with("view_crisisschedule", "change_crisisschedule")
     assert changer.post(pause).status_code == 200
     assert changer.delete(detail).status_code == 403
