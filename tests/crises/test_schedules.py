@@ -189,7 +189,8 @@ async def test_backfill_fires_once_per_missed_time_in_the_window(
 async def test_rest_update_and_delete_reach_temporal(owned_schedules_cleared: Client) -> None:
     client = owned_schedules_cleared
     api = await sync_to_async(operator_api)(
-        ("add_crisisschedule", "change_crisisschedule", "delete_crisisschedule")
+        ("view_crisisschedule", "add_crisisschedule", "change_crisisschedule")
+        + ("delete_crisisschedule",)
     )
     name = unique("weekly")
     body = {"name": name, "target": "target-w", "missions": MISSIONS, "cron": "@weekly"}
