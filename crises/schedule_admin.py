@@ -118,7 +118,8 @@ class CrisisScheduleAdmin(admin.ModelAdmin):
         if not times:
             return "none (paused)" if schedule.paused else "none"
         return format_html(
-            '<ul id="schedule-next-runs">{}</ul>',
+            '{}<ul id="schedule-next-runs">{}</ul>',
+            "Paused; once resumed:" if schedule.paused else "",
             format_html_join(
                 "", "<li>{}</li>", ((t.strftime("%Y-%m-%d %H:%M:%S"),) for t in times)
             ),
