@@ -38,6 +38,8 @@ _runtime_started = False
 class TemporalUnavailable(Unavailable):
     """Raised when the Temporal server cannot be reached."""
 
+    public_detail = "The workflow service is not available; try again shortly."
+
     def __init__(self, message: str = "The workflow service is not available; try again shortly."):
         super().__init__(message)
 
