@@ -2,7 +2,7 @@ import os
 
 from django.core.management.base import BaseCommand, CommandError
 
-from aura_site import approle
+from audit import roles
 
 
 class Command(BaseCommand):
@@ -30,15 +30,15 @@ class Command(BaseCommand):
             if not password:
                 raise CommandError(f"the environment variable {password_env} is unset or empty")
         try:
-            plan = approle.plan(name, password="********" if dry_run and password else password)
-        except approle.RoleRefused as exc:
+            plan = roles.plan(name, password="********" if dry_run and password else password)
+        except roles.RoleRefused as exc:
             raise CommandError(str(exc)) from exc
         if dry_run:
-            for statement in approle.render(plan):
+            for statement in roles.render(plan):
                 self.stdout.write(f"{statement};")
             self.stdout.write(f"Dry run: role {name!r} {'exists' if plan.exists else 'is new'}.")
             return
-        approle.apply(plan)
+        roles.apply(plan)
         verb = "updated" if plan.exists else "created"
         self.stdout.write(
             self.style.SUCCESS(f"Role {name!r} {verb}: {len(plan.statements)} statements run.")
