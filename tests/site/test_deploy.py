@@ -8,6 +8,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -145,6 +146,12 @@ def test_the_container_recipe_is_multi_stage_and_runs_as_a_user_with_repo_files(
         if instruction == "COPY" and not arguments.startswith("--from"):
             for source in arguments.split()[:-1]:
                 assert (ROOT / source).exists(), source
+    # Every package the project installs is in the image with its templates and static files.
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "packages"
+    ]["find"]["include"]
+    copied = {arguments.split()[0] for instruction, arguments in final if instruction == "COPY"}
+    assert {package.rstrip("*") for package in packages} <= copied
     cmd = next(arguments for instruction, arguments in final if instruction == "CMD")
     assert cmd.startswith('["gunicorn", "--config", "python:aura_site.gunicorn_conf"')
 
