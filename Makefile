@@ -21,12 +21,13 @@ test: install browser
 	$(BIN)/python -m pytest
 
 # Browser tests drive Debian's chromium through Playwright; nothing is downloaded by Playwright.
-# Command slices need tmux on the worker (execute_slice_command checks for it).
+# Command slices need tmux on the worker (execute_slice_command checks for it); the deploy/
+# units are checked with systemd-analyze (package systemd).
 browser:
-	@{ test -x $(CHROMIUM) && command -v tmux >/dev/null; } || { \
-		echo "Installing Debian's chromium and tmux for the tests..."; \
+	@{ test -x $(CHROMIUM) && command -v tmux >/dev/null && command -v systemd-analyze >/dev/null; } || { \
+		echo "Installing Debian's chromium, tmux and systemd for the tests..."; \
 		SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium tmux >/dev/null; }
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium tmux systemd >/dev/null; }
 
 lint: install
 	$(BIN)/ruff check .

@@ -2,6 +2,9 @@
 
 import sys
 
+# The application, named here so the systemd unit and the container start gunicorn with this
+# file alone and follow any change of worker class and application together.
+wsgi_app = "aura_site.wsgi:application"
 # Threads, not processes, carry concurrency: the crisis wait endpoint long-polls up to 60 s.
 worker_class = "gthread"
 threads = 8
