@@ -58,7 +58,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "aura_site.middleware.RequestLineMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "aura_site.middleware.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -203,6 +203,10 @@ REST_FRAMEWORK = {
 # Per user (per address when anonymous), read by aura_site/api/throttles.py; "off" disables.
 AURA_THROTTLE_WRITES = env_rate("AURA_THROTTLE_WRITES", "120/min")
 AURA_THROTTLE_WAITS = env_rate("AURA_THROTTLE_WAITS", "60/min")
+# Long-polls a user may have open at once, across every server process (aura_site/runs/waits.py).
+AURA_MAX_OPEN_WAITS = env_int("AURA_MAX_OPEN_WAITS", 5)
+if AURA_MAX_OPEN_WAITS < 1:
+    raise ImproperlyConfigured("AURA_MAX_OPEN_WAITS must be at least 1.")
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Aura API",

@@ -150,6 +150,7 @@ def domain_problem(exc: DomainError) -> Response:
         str(exc),
         code=exc.code,
         errors=exc.errors,
+        headers=exc.headers,
         **exc.extra,
     )
 
