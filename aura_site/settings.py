@@ -95,6 +95,17 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# A pool of up to this many connections per process (0: none). The web server runs under ASGI,
+# where each request's sync code runs in a thread of its own that a persistent connection would
+# outlive: aura_site/asgi.py turns the pool on there (Django's advice for ASGI).
+DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 0)
+if DATABASE_POOL_SIZE > 0:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # a pooled connection goes back after each use
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": 1,
+        "max_size": DATABASE_POOL_SIZE,
+        "timeout": 10,  # then the request is a 503 problem, "the database is not available"
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # django-axes first: it refuses a locked-out login before any password is checked.
