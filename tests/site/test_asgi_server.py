@@ -199,7 +199,7 @@ async def latencies_of(client: httpx.AsyncClient, url: str, auth: dict[str, str]
 
 
 def p95(latencies: list[float]) -> float:
-    return statistics.quantiles(latencies, n=20)[-1]
+    return statistics.quantiles(latencies, n=20, method="inclusive")[-1]
 
 
 def summary(latencies: list[float]) -> str:
