@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install run test browser lint format check bench clean
+.PHONY: install run test browser lint format check bench histories clean
 
 install: $(STAMP)
 
@@ -44,6 +44,11 @@ bench: install
 	$(BIN)/python bench/audit_append.py
 	$(BIN)/python bench/crisis_e2e.py
 	$(BIN)/python bench/epoch_lifecycle.py
+
+# Record the workflow histories the replay test checks (docs/upgrades.md), e.g.
+# `make histories ARGS="--only epochs"`.
+histories: install
+	$(BIN)/python manage.py record_histories $(ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
+from audit import subjects
 from audit.models import AuditEvent
 
 
@@ -8,7 +9,8 @@ class DistinctValueFilter(admin.SimpleListFilter):
     """Offer the values the column holds: event types and subject kinds are open-ended."""
 
     def lookups(self, request, model_admin):
-        values = AuditEvent.objects.order_by().values_list(self.parameter_name, flat=True)
+        events = model_admin.get_queryset(request).order_by()
+        values = events.values_list(self.parameter_name, flat=True)
         return [(value, value) for value in sorted(values.distinct())]
 
     def queryset(self, request, queryset):
@@ -29,7 +31,8 @@ class EventTypeFilter(DistinctValueFilter):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    """The audit trail is read-only for everyone, superusers included."""
+    """The audit trail is read-only for everyone, superusers included; each reader sees the
+    events of the subjects they may view."""
 
     list_display = [
         "seq",
@@ -46,6 +49,9 @@ class AuditEventAdmin(admin.ModelAdmin):
     ordering = ["-seq"]
     readonly_fields = [field.name for field in AuditEvent._meta.fields]
     list_per_page = 50
+
+    def get_queryset(self, request: HttpRequest):
+        return subjects.visible_to(super().get_queryset(request), request.user)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

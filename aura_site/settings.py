@@ -285,5 +285,7 @@ CRISIS_AGENT_SCRIPT = env_str("CRISIS_AGENT_SCRIPT") or "{}"
 AURA_ALLOW_SLICE_COMMANDS = env_bool("AURA_ALLOW_SLICE_COMMANDS", False)
 # History events before an epoch continues as new (0 = when Temporal suggests it).
 AURA_EPOCH_CONTINUE_AS_NEW_AFTER = env_int("AURA_EPOCH_CONTINUE_AS_NEW_AFTER", 2000)
+# One person, one axis per review round: refuse a user's vote on a second axis.
+AURA_REVIEW_DISTINCT_VOTERS = env_bool("AURA_REVIEW_DISTINCT_VOTERS", False)
 # Bytes kept of each output stream of a slice command.
 AURA_SLICE_OUTPUT_LIMIT = env_int("AURA_SLICE_OUTPUT_LIMIT", 64 * 1024)

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from temporalio.client import Client
+from temporalio.converter import DataConverter
 from temporalio.service import TLSConfig
 
 from aura_site.errors import Unavailable
@@ -60,6 +61,11 @@ def tls_config(*, cert: str = "", key: str = "", ca: str = "") -> TLSConfig | No
     )
 
 
+def data_converter() -> DataConverter:
+    """Return how payloads are converted: every client, worker and replayer uses this one."""
+    return DataConverter.default
+
+
 def identity() -> str:
     """Return this process's identity as Temporal shows it: `<pid>@<host>`."""
     return f"{os.getpid()}@{socket.gethostname()}"
@@ -85,6 +91,7 @@ async def connect(
                 tls=tls if tls is not None else bool(api_key),
                 api_key=api_key or None,
                 identity=identity(),
+                data_converter=data_converter(),
             )
         except RuntimeError as exc:  # the core SDK reports connect failures as RuntimeError
             if attempt == attempts:

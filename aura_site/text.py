@@ -17,6 +17,9 @@ _BIDI = "\u202a-\u202e\u2066-\u2069"
 _NOT_IN_IDENTIFIERS = re.compile(f"[{_C0_AND_DEL}{_C1}{_BIDI}]")
 _NOT_IN_TEXT = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f{_C1}]")
 
+# The longest reason an operator may give for an action (cancel, re-run, terminate).
+REASON_MAX_LENGTH = 500
+
 
 def identifier_error(value: str) -> str | None:
     """Return why `value` cannot be an identifier, target or label; None when it can."""

@@ -9,16 +9,18 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from audit import subjects
 from audit.models import AuditEvent
 from audit.services import user_actor
 from aura_site.errors import DomainError
 from aura_site.runs import outbox
+from aura_site.runs.admin_views import ReasonForm, confirm_bulk_action, stuck_work_page
 from aura_site.runs.presentation import start_message, waiting_badge
 from crises import services
 from crises.api.serializers import CrisisSerializer
 from crises.exceptions import InvalidCrisisRequest
 from crises.forms import MissionFormSet, TriggerForm, missions_from
-from crises.models import Crisis
+from crises.models import Crisis, CrisisStatus
 
 
 def _duration(delta) -> str:
@@ -40,6 +42,7 @@ class CrisisAdmin(admin.ModelAdmin):
     date_hierarchy = "started_at"
     ordering = ["-started_at"]
     list_per_page = 50
+    actions = ["cancel_selected", "rerun_selected"]
 
     class Media:
         css = {"all": ["crises/crisis_admin.css"]}
@@ -68,6 +71,52 @@ class CrisisAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Crisis | None = None) -> bool:
         return False
 
+    def has_terminate_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("crises.terminate_crisis")
+
+    # --- bulk actions -----------------------------------------------------------------------
+
+    @admin.action(description="Cancel selected crises…", permissions=["change"])
+    def cancel_selected(self, request: HttpRequest, queryset):
+        def plan(crisis: Crisis) -> tuple[bool, str]:
+            if crisis.is_active:
+                return True, "will be cancelled"
+            return False, f"already ended ({crisis.get_status_display()}) — skipped"
+
+        def apply(crisis: Crisis, reason: str) -> str:
+            services.cancel_crisis(crisis, actor=user_actor(request.user), reason=reason)
+            return "cancel requested"
+
+        return confirm_bulk_action(
+            self,
+            request,
+            queryset,
+            action="cancel_selected",
+            title="Cancel crises",
+            plan=plan,
+            apply=apply,
+        )
+
+    @admin.action(description="Re-run selected crises…", permissions=["add"])
+    def rerun_selected(self, request: HttpRequest, queryset):
+        def plan(crisis: Crisis) -> tuple[bool, str]:
+            missions = crisis.total_count
+            return True, f"will be re-run as a new crisis ({crisis.target}, {missions} missions)"
+
+        def apply(crisis: Crisis, reason: str) -> str:
+            outcome = self._rerun(request, crisis, reason)
+            return f"re-run as {outcome.record.crisis_id}"
+
+        return confirm_bulk_action(
+            self,
+            request,
+            queryset,
+            action="rerun_selected",
+            title="Re-run crises",
+            plan=plan,
+            apply=apply,
+        )
+
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
         return [
@@ -76,6 +125,17 @@ class CrisisAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(require_POST(self.cancel_view)),
                 name="%s_%s_cancel" % info,
             ),
+            path(
+                "<path:object_id>/rerun/",
+                self.admin_site.admin_view(require_POST(self.rerun_view)),
+                name="%s_%s_rerun" % info,
+            ),
+            path(
+                "<path:object_id>/terminate/",
+                self.admin_site.admin_view(require_POST(self.terminate_view)),
+                name="%s_%s_terminate" % info,
+            ),
+            path("stuck/", self.admin_site.admin_view(self.stuck_view), name="%s_%s_stuck" % info),
             path(
                 "<path:object_id>/progress.json",
                 self.admin_site.admin_view(self.progress_view),
@@ -86,7 +146,10 @@ class CrisisAdmin(admin.ModelAdmin):
 
     def _crisis(self, request: HttpRequest, object_id: str) -> Crisis:
         crisis = get_object_or_404(
-            outbox.with_start(Crisis.objects.prefetch_related("phases")), pk=object_id
+            outbox.with_start(
+                Crisis.objects.select_related("rerun_of").prefetch_related("phases", "reruns")
+            ),
+            pk=object_id,
         )
         if not self.has_view_or_change_permission(request, crisis):
             raise PermissionDenied
@@ -142,11 +205,20 @@ class CrisisAdmin(admin.ModelAdmin):
             "phases": crisis.phases.all(),
             "summary": services.summary(crisis),
             "waiting_badge": waiting_badge(crisis),
-            "events": AuditEvent.objects.for_subject("crisis", crisis.crisis_id),
+            "events": subjects.visible_to(
+                AuditEvent.objects.for_subject(services.SUBJECT_KIND, crisis.crisis_id),
+                request.user,
+            ),
             "temporal_ui_url": services.temporal_ui_url(crisis),
             "duration": _duration(crisis.duration),
             "can_cancel": crisis.is_active and self.has_change_permission(request, crisis),
             "cancel_url": reverse("admin:crises_crisis_cancel", args=[crisis.pk]),
+            "can_rerun": self.has_add_permission(request),
+            "rerun_url": reverse("admin:crises_crisis_rerun", args=[crisis.pk]),
+            "can_terminate": crisis.is_active and self.has_terminate_permission(request),
+            "terminate_url": reverse("admin:crises_crisis_terminate", args=[crisis.pk]),
+            "reason_form": ReasonForm(),
+            "reruns": crisis.reruns.all(),
             "progress_url": reverse("admin:crises_crisis_progress", args=[crisis.pk]),
             "has_view_permission": True,
             **(extra_context or {}),
@@ -165,13 +237,80 @@ class CrisisAdmin(admin.ModelAdmin):
         crisis = self._crisis(request, object_id)
         if not self.has_change_permission(request, crisis):
             raise PermissionDenied
+        form = ReasonForm(request.POST)
+        if not form.is_valid():
+            self.message_user(request, f"Invalid reason: {form.errors.as_text()}", messages.ERROR)
+            return HttpResponseRedirect(self._detail_url(crisis))
         try:
-            services.cancel_crisis(crisis, actor=user_actor(request.user))
+            services.cancel_crisis(
+                crisis, actor=user_actor(request.user), reason=form.cleaned_data["reason"]
+            )
         except DomainError as exc:
             self.message_user(request, str(exc), messages.ERROR)
         else:
             self.message_user(request, f"Cancel requested for crisis {crisis.crisis_id}.")
         return HttpResponseRedirect(self._detail_url(crisis))
+
+    def rerun_view(self, request: HttpRequest, object_id: str) -> HttpResponseRedirect:
+        """Re-run the crisis (optional reason) and show the new one."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        crisis = self._crisis(request, object_id)
+        form = ReasonForm(request.POST)
+        if not form.is_valid():
+            self.message_user(request, f"Invalid reason: {form.errors.as_text()}", messages.ERROR)
+            return HttpResponseRedirect(self._detail_url(crisis))
+        try:
+            outcome = self._rerun(request, crisis, form.cleaned_data["reason"])
+        except DomainError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(self._detail_url(crisis))
+        level, text = start_message(
+            f"Crisis {outcome.record.crisis_id} (re-run of {crisis.crisis_id})",
+            outcome.start,
+            verb="triggered",
+        )
+        self.message_user(request, text, level)
+        return HttpResponseRedirect(self._detail_url(outcome.record))
+
+    def terminate_view(self, request: HttpRequest, object_id: str) -> HttpResponseRedirect:
+        """Terminate a stuck crisis; a reason is required."""
+        if not self.has_terminate_permission(request):
+            raise PermissionDenied
+        crisis = self._crisis(request, object_id)
+        form = ReasonForm(request.POST, required=True)
+        if not form.is_valid():
+            self.message_user(
+                request,
+                f"A reason is required to terminate: {form.errors.as_text()}",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(self._detail_url(crisis))
+        try:
+            services.terminate_crisis(
+                crisis, actor=user_actor(request.user), reason=form.cleaned_data["reason"]
+            )
+        except DomainError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(request, f"Crisis {crisis.crisis_id} terminated.", messages.WARNING)
+        return HttpResponseRedirect(self._detail_url(crisis))
+
+    def stuck_view(self, request: HttpRequest) -> TemplateResponse:
+        """Running crises whose current mission keeps failing and is being retried."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        running = Crisis.objects.filter(status=CrisisStatus.RUNNING)
+        return stuck_work_page(
+            self, request, running, workflow_id_field="workflow_id", oldest_first="started_at"
+        )
+
+    def _rerun(self, request: HttpRequest, crisis: Crisis, reason: str) -> services.Trigger:
+        outcome = services.rerun_crisis(
+            crisis, user=request.user, actor=user_actor(request.user), reason=reason
+        )
+        self.log_addition(request, outcome.record, [{"added": {}}])
+        return outcome
 
     def _detail_url(self, crisis: Crisis) -> str:
         return reverse("admin:crises_crisis_change", args=[crisis.pk])

@@ -18,6 +18,7 @@ class CrisesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from audit import subjects
         from aura_site.runs import outbox
         from crises import checks  # noqa: F401  (registers the system checks)
         from crises.activities import ACTIVITIES
@@ -26,6 +27,7 @@ class CrisesConfig(AppConfig):
         from workers import registry
 
         outbox.register(SUBJECT_KIND, on_failed=close_unstarted)
+        subjects.register(SUBJECT_KIND, view_permission="crises.view_crisis")
 
         # `runworker` serves the crisis queue beside the Aura queue, whatever --task-queue says.
         registry.register(

@@ -77,6 +77,14 @@ class Crisis(models.Model):
     error = models.TextField(blank=True)
     cancel_requested_by = models.CharField(max_length=255, blank=True)
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    rerun_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reruns",
+        help_text="The crisis this one re-runs (same target and missions).",
+    )
     started_at = models.DateTimeField(default=timezone.now, db_index=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -97,6 +105,7 @@ class Crisis(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["target", "-started_at"])]
+        permissions = [("terminate_crisis", "Can terminate a crisis's workflow")]
 
     def __str__(self) -> str:
         return self.crisis_id

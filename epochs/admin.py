@@ -12,9 +12,12 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from temporalio.service import RPCError
 
+from audit import subjects
 from audit.models import AuditEvent
+from audit.services import user_actor
 from aura_site.errors import DomainError
 from aura_site.runs import outbox
+from aura_site.runs.admin_views import ReasonForm, confirm_bulk_action, stuck_work_page
 from aura_site.runs.presentation import start_message, waiting_badge
 from aura_site.validators import validate_free_text
 from epochs import services
@@ -94,6 +97,7 @@ class EpochAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["started_by"]
     list_per_page = 50
+    actions = ["cancel_selected"]
 
     class Media:
         css = {"all": ["epochs/epochs.css"]}
@@ -115,6 +119,33 @@ class EpochAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Epoch | None = None) -> bool:
         return False
 
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("epochs.cancel_epoch")
+
+    def has_terminate_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("epochs.terminate_epoch")
+
+    @admin.action(description="Cancel selected epochs…", permissions=["cancel"])
+    def cancel_selected(self, request: HttpRequest, queryset):
+        def plan(epoch: Epoch) -> tuple[bool, str]:
+            if epoch.status in services.OPEN_STATUSES:
+                return True, "will be cancelled"
+            return False, f"already ended ({epoch.get_status_display()}) — skipped"
+
+        def apply(epoch: Epoch, reason: str) -> str:
+            services.cancel_epoch(epoch, actor=user_actor(request.user), reason=reason)
+            return "cancelled"
+
+        return confirm_bulk_action(
+            self,
+            request,
+            queryset,
+            action="cancel_selected",
+            title="Cancel epochs",
+            plan=plan,
+            apply=apply,
+        )
+
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
         wrap = self.admin_site.admin_view
@@ -124,8 +155,15 @@ class EpochAdmin(admin.ModelAdmin):
                 wrap(self.constraints_view),
                 name="%s_%s_constraints" % info,
             ),
+            path("stuck/", wrap(self.stuck_view), name="%s_%s_stuck" % info),
             path(
                 "<path:object_id>/advance/", wrap(self.advance_view), name="%s_%s_advance" % info
+            ),
+            path("<path:object_id>/cancel/", wrap(self.cancel_view), name="%s_%s_cancel" % info),
+            path(
+                "<path:object_id>/terminate/",
+                wrap(self.terminate_view),
+                name="%s_%s_terminate" % info,
             ),
             path("<path:object_id>/vote/", wrap(self.vote_view), name="%s_%s_vote" % info),
             path(
@@ -196,12 +234,14 @@ class EpochAdmin(admin.ModelAdmin):
             else "Complete",
             "snapshot": snapshot,
             "axes": [(axis.value, live_votes.get(axis, "")) for axis in ReviewAxis],
-            "transitions": epoch.transitions.order_by("index"),
+            "transitions": epoch.transitions.all(),
             "votes": epoch.votes.order_by("sequence"),
             "blockers": epoch.blockers.all(),
             "slices": epoch.slices.all(),
             "sessions": epoch.sessions.all(),
-            "audit_events": AuditEvent.objects.for_subject(services.SUBJECT_KIND, epoch.epoch_id),
+            "audit_events": subjects.visible_to(
+                AuditEvent.objects.for_subject(services.SUBJECT_KIND, epoch.epoch_id), user
+            ),
             "can_advance": snapshot is not None and user.has_perm("epochs.advance_epoch"),
             "can_vote": snapshot is not None
             and snapshot.state.current_phase in (PhaseId.P4_Review, PhaseId.P10_CodeReview)
@@ -209,6 +249,9 @@ class EpochAdmin(admin.ModelAdmin):
             "can_block": snapshot is not None and user.has_perm("epochs.record_blocker"),
             "vote_form": VoteForm(),
             "blocker_form": BlockerForm(),
+            "is_open": epoch.status in services.OPEN_STATUSES,
+            "can_cancel": self.has_cancel_permission(request),
+            "can_terminate": self.has_terminate_permission(request),
         }
         return TemplateResponse(request, "admin/epochs/epoch/detail.html", context)
 
@@ -257,6 +300,51 @@ class EpochAdmin(admin.ModelAdmin):
         else:
             self.message_user(request, f"Invalid finding: {form.errors.as_text()}", messages.ERROR)
         return HttpResponseRedirect(self._detail_url(epoch))
+
+    def cancel_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        epoch = self._epoch(request, object_id, "epochs.cancel_epoch")
+        form = ReasonForm(request.POST)
+        if form.is_valid():
+            reason = form.cleaned_data["reason"]
+            self._move(
+                request,
+                lambda: services.cancel_epoch(
+                    epoch, actor=user_actor(request.user), reason=reason
+                ),
+                f"Epoch {epoch.epoch_id} cancelled.",
+            )
+        else:
+            self.message_user(request, f"Invalid reason: {form.errors.as_text()}", messages.ERROR)
+        return HttpResponseRedirect(self._detail_url(epoch))
+
+    def terminate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        epoch = self._epoch(request, object_id, "epochs.terminate_epoch")
+        form = ReasonForm(request.POST, required=True)
+        if form.is_valid():
+            reason = form.cleaned_data["reason"]
+            self._move(
+                request,
+                lambda: services.terminate_epoch(
+                    epoch, actor=user_actor(request.user), reason=reason
+                ),
+                f"Epoch {epoch.epoch_id} terminated.",
+            )
+        else:
+            self.message_user(
+                request,
+                f"A reason is required to terminate: {form.errors.as_text()}",
+                messages.ERROR,
+            )
+        return HttpResponseRedirect(self._detail_url(epoch))
+
+    def stuck_view(self, request: HttpRequest) -> HttpResponse:
+        """Running epochs whose workflow keeps retrying one of its own activities."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        running = Epoch.objects.filter(status=Epoch.Status.RUNNING)
+        return stuck_work_page(
+            self, request, running, workflow_id_field="epoch_id", oldest_first="created_at"
+        )
 
     # --- helpers ----------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ class EpochsConfig(AppConfig):
     def ready(self) -> None:
         from django.core.checks import register
 
+        from audit import subjects
         from aura_site.runs import outbox
         from epochs.activities import ACTIVITIES
         from epochs.checks import check_epoch_settings
@@ -22,6 +23,7 @@ class EpochsConfig(AppConfig):
 
         register(check_epoch_settings)
         outbox.register(SUBJECT_KIND, on_failed=close_unstarted, on_started=mark_started)
+        subjects.register(SUBJECT_KIND, view_permission="epochs.view_epoch")
 
         # Same queue as the audit activities the workflows call.
         registry.register(

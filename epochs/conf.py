@@ -13,6 +13,11 @@ def continue_as_new_after() -> int:
     return settings.AURA_EPOCH_CONTINUE_AS_NEW_AFTER
 
 
+def distinct_voters() -> bool:
+    """Return whether each review axis needs its own user (`AURA_REVIEW_DISTINCT_VOTERS`)."""
+    return settings.AURA_REVIEW_DISTINCT_VOTERS
+
+
 def slice_output_limit() -> int:
     """Return how many bytes of a slice command's stdout/stderr are kept."""
     return settings.AURA_SLICE_OUTPUT_LIMIT

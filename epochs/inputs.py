@@ -59,20 +59,31 @@ class EpochResult:
 
 @dataclass(frozen=True)
 class PhaseAdvanceSignal:
-    """Ask the epoch to move to `to_phase`."""
+    """Ask the epoch to move to `to_phase`.
+
+    `triggered_by` is the caller's label; `actor` is who sent it as authentication says
+    (`user:NAME`), set by the services, never by the caller.
+    """
 
     to_phase: PhaseId
     triggered_by: str = ""
     condition_met: str = ""
+    actor: str = ""
 
 
 @dataclass(frozen=True)
 class ReviewVoteSignal:
-    """One reviewer's vote on one axis."""
+    """One reviewer's vote on one axis.
+
+    `reviewer_id` is a label; `actor` is the authenticated sender. With `distinct_voters`, an
+    actor who voted on another axis in the same review round is refused.
+    """
 
     axis: ReviewAxis
     vote: VoteType
     reviewer_id: str = ""
+    actor: str = ""
+    distinct_voters: bool = False
 
 
 @dataclass(frozen=True)
@@ -244,6 +255,8 @@ class EpochCarry:
     slices: dict[str, SliceRecord] = field(default_factory=dict)
     review_rounds: list[ReviewRound] = field(default_factory=list)
     vote_count: int = 0
+    # Who voted on which axis since the phase was entered (cleared with the votes).
+    review_voters: dict[ReviewAxis, str] = field(default_factory=dict)
     last_violations: list[ConstraintViolation] = field(default_factory=list)
     run_count: int = 1
 
@@ -262,6 +275,7 @@ class RecordTransitionInput:
     status: str
     blocker_count: int = 0
     last_error: str | None = None
+    actor: str = ""
 
 
 @dataclass(frozen=True)
@@ -276,6 +290,7 @@ class RecordVoteInput:
     vote: VoteType
     reviewer_id: str
     timestamp: datetime
+    actor: str = ""
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ class Epoch(models.Model):
         RUNNING = "running", "Running"
         COMPLETE = "complete", "Complete"
         FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     epoch_id = models.CharField(max_length=200, unique=True)
@@ -87,6 +88,8 @@ class Epoch(models.Model):
             ("submit_slice", "Can submit worker slices"),
             ("run_slice_command", "Can submit slices that run commands on the worker"),
             ("register_session", "Can register agent sessions"),
+            ("cancel_epoch", "Can cancel an epoch"),
+            ("terminate_epoch", "Can terminate an epoch's workflow"),
         ]
 
     def __str__(self) -> str:
@@ -101,20 +104,28 @@ class Epoch(models.Model):
 
 
 class EpochTransition(models.Model):
-    """One row of an epoch's transition history, failed attempts included."""
+    """One row of an epoch's transition history, refused attempts included.
+
+    A move the workflow refused before taking it (a validated update) never reaches the
+    workflow's history, so it has no `index`; its row keeps the refusal for the record.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     epoch = models.ForeignKey(Epoch, on_delete=models.CASCADE, related_name="transitions")
-    index = models.PositiveIntegerField(help_text="Position in the workflow's history.")
+    index = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Position in the workflow's history."
+    )
     from_phase = models.CharField(max_length=16, choices=PHASE_CHOICES)
     to_phase = models.CharField(max_length=16, choices=PHASE_CHOICES)
-    triggered_by = models.CharField(max_length=255, blank=True)
+    triggered_by = models.CharField(max_length=255, blank=True, help_text="The caller's label.")
+    actor = models.CharField(max_length=255, blank=True, help_text="Who asked, authenticated.")
     condition_met = models.TextField(blank=True)
     success = models.BooleanField(default=True)
+    error = models.TextField(blank=True, help_text="Why a refused move was refused.")
     occurred_at = models.DateTimeField()
 
     class Meta:
-        ordering = ["epoch", "index"]
+        ordering = ["epoch", "occurred_at", "index"]
         constraints = [
             models.UniqueConstraint(fields=["epoch", "index"], name="epoch_transition_index")
         ]
@@ -134,7 +145,8 @@ class EpochVote(models.Model):
     cycle = models.PositiveIntegerField(default=0)
     axis = models.CharField(max_length=16, choices=_choices(ReviewAxis))
     vote = models.CharField(max_length=8, choices=_choices(VoteType))
-    reviewer_id = models.CharField(max_length=255, blank=True)
+    reviewer_id = models.CharField(max_length=255, blank=True, help_text="The caller's label.")
+    actor = models.CharField(max_length=255, blank=True, help_text="Who voted, authenticated.")
     recorded_at = models.DateTimeField()
 
     class Meta:

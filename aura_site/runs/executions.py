@@ -54,6 +54,18 @@ async def cancel_execution(workflow_id: str, reason: str) -> bool:
     return True
 
 
+async def terminate_execution(workflow_id: str, reason: str) -> bool:
+    """Terminate the workflow at once; return False when Temporal has no running workflow."""
+    client = await get_client()
+    try:
+        await client.get_workflow_handle(workflow_id).terminate(reason=reason)
+    except RPCError as exc:
+        if is_not_found(exc):  # unknown, or already closed: Temporal answers NOT_FOUND to both
+            return False
+        raise
+    return True
+
+
 async def wait_closed(workflow_id: str, timeout: float) -> None:
     """Wait up to `timeout` seconds for the workflow to close, however it ends."""
     handle = (await get_client()).get_workflow_handle(workflow_id)

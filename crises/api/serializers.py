@@ -67,6 +67,12 @@ class CrisisSerializer(serializers.ModelSerializer):
     temporal_ui_url = serializers.SerializerMethodField()
     initiated_by_user = serializers.SlugRelatedField(slug_field="username", read_only=True)
     cancel_requested_at = UTCDateTimeField(read_only=True)
+    rerun_of = serializers.SlugRelatedField(
+        slug_field="crisis_id", read_only=True, help_text="The crisis this one re-runs."
+    )
+    reruns = serializers.SlugRelatedField(
+        slug_field="crisis_id", many=True, read_only=True, help_text="Its re-runs, by crisis id."
+    )
     created_at = UTCDateTimeField(read_only=True)
     updated_at = UTCDateTimeField(read_only=True)
 
@@ -88,6 +94,8 @@ class CrisisSerializer(serializers.ModelSerializer):
             "error",
             "cancel_requested_by",
             "cancel_requested_at",
+            "rerun_of",
+            "reruns",
             "created_at",
             "updated_at",
         ]

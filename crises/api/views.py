@@ -2,31 +2,21 @@
 
 from asgiref.sync import sync_to_async
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from audit.services import user_actor
 from aura_site.api.asyncviews import AsyncAPIView
+from aura_site.api.permissions import ActionPermissions
+from aura_site.api.reasons import ReasonSerializer, RequiredReasonSerializer, reason_from
 from aura_site.api.starts import IDEMPOTENCY_PARAMETER, idempotency_key, start_status
 from aura_site.runs import outbox
 from crises import services
 from crises.api.filters import CrisisFilter
 from crises.api.serializers import CrisisSerializer, CrisisTriggerSerializer
 from crises.models import Crisis
-
-
-class CrisisPermission(permissions.BasePermission):
-    """Reading needs a login; triggering `crises.add_crisis`; cancelling `crises.change_crisis`."""
-
-    required = {"create": "crises.add_crisis", "cancel": "crises.change_crisis"}
-
-    def has_permission(self, request: Request, view) -> bool:
-        if not (request.user and request.user.is_authenticated):
-            return False
-        perm = self.required.get(getattr(view, "action", ""))
-        return perm is None or request.user.has_perm(perm)
 
 
 class WaitQuery(serializers.Serializer):
@@ -36,8 +26,10 @@ class WaitQuery(serializers.Serializer):
 
 
 def crisis_records():
-    """Return the crises as the API shows them: phases, start state and initiating user."""
-    crises = Crisis.objects.select_related("initiated_by_user").prefetch_related("phases")
+    """Return the crises as the API shows them, with what their serializer reads."""
+    crises = Crisis.objects.select_related("initiated_by_user", "rerun_of").prefetch_related(
+        "phases", "reruns"
+    )
     return outbox.with_start(crises)
 
 
@@ -46,7 +38,15 @@ class CrisisViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     serializer_class = CrisisSerializer
     filterset_class = CrisisFilter
-    permission_classes = [CrisisPermission]
+    permission_classes = [ActionPermissions]
+    action_permissions = {
+        "list": ["crises.view_crisis"],
+        "retrieve": ["crises.view_crisis"],
+        "create": ["crises.add_crisis"],
+        "cancel": ["crises.view_crisis", "crises.change_crisis"],
+        "rerun": ["crises.view_crisis", "crises.add_crisis"],
+        "terminate": ["crises.view_crisis", "crises.terminate_crisis"],
+    }
     search_fields = ["crisis_id", "target", "initiated_by"]
     ordering_fields = ["started_at", "completed_at", "status", "target", "created_at"]
     ordering = ["-started_at"]
@@ -94,12 +94,55 @@ class CrisisViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         code = start_status(created=outcome.created, start=outcome.start, label="The crisis")
         return self._render(outcome.record, code)
 
-    @extend_schema(request=None, responses={202: CrisisSerializer, 409: OpenApiResponse()})
+    @extend_schema(
+        request=ReasonSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={
+            201: CrisisSerializer,
+            202: OpenApiResponse(CrisisSerializer, "Recorded; waiting to start."),
+            200: OpenApiResponse(CrisisSerializer, "A repeat: the first request's re-run."),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def rerun(self, request: Request, *args, **kwargs) -> Response:
+        """Re-run a crisis: a new crisis with the same target and missions, linked to this one.
+
+        Answers like a trigger (201 started, 202 waiting to start, 200 a repeat with the same
+        `Idempotency-Key`) with the new crisis; its `rerun_of` names this one.
+        """
+        original = self.get_object()
+        outcome = services.rerun_crisis(
+            original,
+            user=request.user,
+            actor=user_actor(request.user),
+            reason=reason_from(request.data),
+            idempotency_key=idempotency_key(request),
+        )
+        code = start_status(created=outcome.created, start=outcome.start, label="The re-run")
+        return self._render(outcome.record, code)
+
+    @extend_schema(request=ReasonSerializer, responses={202: CrisisSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, *args, **kwargs) -> Response:
-        """Ask a running crisis to stop; the record turns `cancelled` when it has."""
-        crisis = services.cancel_crisis(self.get_object(), actor=user_actor(request.user))
+        """Ask a running crisis to stop (optional `reason`); the record turns `cancelled` when
+        it has. An ended crisis is a 409."""
+        crisis = services.cancel_crisis(
+            self.get_object(), actor=user_actor(request.user), reason=reason_from(request.data)
+        )
         return self._render(crisis, status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=RequiredReasonSerializer, responses={200: CrisisSerializer})
+    @action(detail=True, methods=["post"])
+    def terminate(self, request: Request, *args, **kwargs) -> Response:
+        """Terminate a stuck crisis at once (`reason` required): no cleanup runs, the record
+        closes as `failed` with the reason. Needs `crises.terminate_crisis`; an ended crisis
+        is a 409."""
+        crisis = services.terminate_crisis(
+            self.get_object(),
+            actor=user_actor(request.user),
+            reason=reason_from(request.data, required=True),
+        )
+        return self._render(crisis)
 
 
 WAIT_DESCRIPTION = (
@@ -115,7 +158,8 @@ class CrisisWaitView(AsyncAPIView):
     """
 
     action = "wait"
-    permission_classes = [CrisisPermission]
+    permission_classes = [ActionPermissions]
+    action_permissions = {"wait": ["crises.view_crisis"]}
 
     @extend_schema(
         operation_id="crises_wait_retrieve",

@@ -7,6 +7,7 @@ from crises.services.ids import (
     id_safe,
     with_agency_defaults,
 )
+from crises.services.operations import rerun_crisis, terminate_crisis
 from crises.services.presentation import as_result, summary, temporal_ui_url
 from crises.services.runs import (
     MAX_WAIT_SECONDS,
@@ -42,9 +43,11 @@ __all__ = [
     "id_safe",
     "record_crisis",
     "refresh_crisis",
+    "rerun_crisis",
     "summary",
     "temporal_knows",
     "temporal_ui_url",
+    "terminate_crisis",
     "trigger_crisis",
     "wait_for_crisis",
     "with_agency_defaults",

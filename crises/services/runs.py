@@ -32,7 +32,7 @@ def get_crisis(reference: str) -> Crisis:
         raise CrisisNotFound(reference) from None
 
 
-def cancel_crisis(crisis: Crisis, *, actor: str) -> Crisis:
+def cancel_crisis(crisis: Crisis, *, actor: str, reason: str = "") -> Crisis:
     """Ask a running crisis to stop: the current mission stops, the rest is skipped.
 
     The workflow finalizes the record as `cancelled`; this returns before it has. A crisis
@@ -53,14 +53,19 @@ def cancel_crisis(crisis: Crisis, *, actor: str) -> Crisis:
             crisis.cancel_requested_at = timezone.now()
             crisis.save(update_fields=["cancel_requested_by", "cancel_requested_at", "updated_at"])
             records.audit(
-                crisis.crisis_id, "crisis_cancel_requested", key="cancel_requested", actor=actor
+                crisis.crisis_id,
+                "crisis_cancel_requested",
+                key="cancel_requested",
+                actor=actor,
+                reason=reason,
             )
     intent = outbox.intent_for(crisis.workflow_id)
     if intent is not None and intent.is_pending:
         outbox.fail(intent, CANCELLED_UNSTARTED)
         crisis.refresh_from_db()
     try:
-        known = run_sync(executions.cancel_execution(crisis.workflow_id, f"cancelled by {actor}"))
+        note = f"cancelled by {actor}" + (f": {reason}" if reason else "")
+        known = run_sync(executions.cancel_execution(crisis.workflow_id, note))
     except TemporalUnavailable:
         if not crisis.is_active:  # it never started: nothing left to tell Temporal
             return crisis

@@ -92,12 +92,15 @@ def record_crisis(
     idempotency_key: str | None = None,
     task_queue: str | None = None,
     id_taken: Callable[[str], bool] | None = None,
+    rerun_of: Crisis | None = None,
+    reason: str = "",
 ) -> Trigger:
     """Validate and record a crisis (status `initiated`) with its start intent; start nothing.
 
     Args:
         id_taken: tells whether a workflow id is taken outside the records
             (`temporal_knows()`); by default only the records count.
+        rerun_of: the crisis this one re-runs; both get an audit event with `reason`.
 
     Raises:
         InvalidCrisisRequest: the request breaks the rules (nothing is stored).
@@ -105,7 +108,10 @@ def record_crisis(
     """
     phases = _validated(target, missions, initiated_by)
     user = user if getattr(user, "is_authenticated", False) else None
-    digest = fingerprint(target, [vars(phase) for phase in phases], initiated_by or "")
+    parts = [target, [vars(phase) for phase in phases], initiated_by or ""]
+    if rerun_of is not None:  # a re-run's Idempotency-Key is bound to the crisis it re-runs
+        parts += [rerun_of.crisis_id, reason]
+    digest = fingerprint(*parts)
     made: dict[str, StartIntent] = {}
 
     def create(crisis_id: str) -> Crisis:
@@ -117,8 +123,10 @@ def record_crisis(
             initiated_by_user=user,
             idempotency_key=idempotency_key,
             request_fingerprint=digest,
+            rerun_of=rerun_of,
         )
         CrisisPhase.objects.bulk_create(records.phase_rows(crisis, phases))
+        rerun = {"rerun_of": rerun_of.crisis_id, "reason": reason} if rerun_of else {}
         records.audit(
             crisis_id,
             "crisis_triggered",
@@ -127,7 +135,17 @@ def record_crisis(
             target=target,
             initiated_by=initiated_by or "",
             phases=len(phases),
+            **rerun,
         )
+        if rerun_of is not None:
+            records.audit(
+                rerun_of.crisis_id,
+                "crisis_rerun_requested",
+                key=f"rerun:{crisis_id}",
+                actor=actor,
+                rerun_crisis_id=crisis_id,
+                reason=reason,
+            )
         made["intent"] = outbox.enqueue(
             subject_kind=SUBJECT_KIND,
             subject_id=crisis_id,

@@ -162,8 +162,10 @@ class TransitionSerializer(serializers.ModelSerializer):
             "from_phase",
             "to_phase",
             "triggered_by",
+            "actor",
             "condition_met",
             "success",
+            "error",
             "occurred_at",
         ]
         read_only_fields = fields
@@ -174,7 +176,16 @@ class VoteRowSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = EpochVote
-        fields = ["sequence", "phase", "cycle", "axis", "vote", "reviewer_id", "recorded_at"]
+        fields = [
+            "sequence",
+            "phase",
+            "cycle",
+            "axis",
+            "vote",
+            "reviewer_id",
+            "actor",
+            "recorded_at",
+        ]
         read_only_fields = fields
 
 

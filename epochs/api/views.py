@@ -1,42 +1,22 @@
 """REST endpoints of epochs: start, list, detail, and the protocol's moves as actions."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, permissions, viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from audit.api.serializers import AuditEventSerializer
 from audit.models import AuditEvent
+from audit.services import user_actor
+from aura_site.api.permissions import ActionPermissions
+from aura_site.api.reasons import ReasonSerializer, RequiredReasonSerializer
 from aura_site.api.starts import IDEMPOTENCY_PARAMETER, idempotency_key, start_status
 from aura_site.runs import outbox
 from epochs import services
 from epochs.api import serializers
 from epochs.api.filters import EpochFilter
 from epochs.models import Epoch
-
-
-class EpochPermission(permissions.BasePermission):
-    """Each action needs its own model permission: protocol roles are Django permissions."""
-
-    required = {
-        "list": "epochs.view_epoch",
-        "retrieve": "epochs.view_epoch",
-        "history": "epochs.view_epoch",
-        "audit_events": "epochs.view_epoch",
-        "create": "epochs.add_epoch",
-        "advance": "epochs.advance_epoch",
-        "votes": "epochs.vote_epoch",
-        "blockers": "epochs.record_blocker",
-        "slices": "epochs.submit_slice",
-        "sessions": "epochs.register_session",
-    }
-
-    def has_permission(self, request: Request, view) -> bool:
-        if not (request.user and request.user.is_authenticated):
-            return False
-        codename = self.required.get(view.action)
-        return codename is None or request.user.has_perm(codename)
 
 
 class EpochViewSet(
@@ -49,7 +29,22 @@ class EpochViewSet(
 
     serializer_class = serializers.EpochSerializer
     filterset_class = EpochFilter
-    permission_classes = [EpochPermission]
+    # Protocol roles are Django permissions, one per move.
+    permission_classes = [ActionPermissions]
+    action_permissions = {
+        "list": ["epochs.view_epoch"],
+        "retrieve": ["epochs.view_epoch"],
+        "history": ["epochs.view_epoch"],
+        "audit_events": ["epochs.view_epoch", "audit.view_auditevent"],
+        "create": ["epochs.add_epoch"],
+        "advance": ["epochs.advance_epoch"],
+        "votes": ["epochs.vote_epoch"],
+        "blockers": ["epochs.record_blocker"],
+        "slices": ["epochs.submit_slice"],
+        "sessions": ["epochs.register_session"],
+        "cancel": ["epochs.cancel_epoch"],
+        "terminate": ["epochs.terminate_epoch"],
+    }
     lookup_field = "epoch_id"
     lookup_value_regex = "[^/]+"
     search_fields = ["epoch_id", "request_description"]
@@ -66,6 +61,8 @@ class EpochViewSet(
             "blockers": serializers.BlockerSerializer,
             "slices": serializers.SliceSerializer,
             "sessions": serializers.SessionSerializer,
+            "cancel": ReasonSerializer,
+            "terminate": RequiredReasonSerializer,
             "history": serializers.TransitionSerializer,
             "audit_events": AuditEventSerializer,
         }.get(self.action, serializers.EpochSerializer)
@@ -128,11 +125,34 @@ class EpochViewSet(
         """Register an agent session (the first registration of an id wins)."""
         return self._move(request, services.register_session)
 
+    def _end(self, request: Request, operation) -> Response:
+        epoch = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        reason = serializer.validated_data["reason"]
+        operation(epoch, actor=user_actor(request.user), reason=reason)
+        epoch.refresh_from_db(from_queryset=self.get_queryset())
+        return Response(serializers.epoch_detail(epoch, None))
+
+    @extend_schema(responses={200: serializers.EpochSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, epoch_id: str) -> Response:
+        """Cancel the epoch (optional `reason`): its workflow, slices and review rounds stop and
+        the record turns `cancelled`. Needs `epochs.cancel_epoch`; an ended epoch is a 409."""
+        return self._end(request, services.cancel_epoch)
+
+    @extend_schema(responses={200: serializers.EpochSerializer})
+    @action(detail=True, methods=["post"])
+    def terminate(self, request: Request, epoch_id: str) -> Response:
+        """Terminate a stuck epoch at once (`reason` required): no cleanup runs, the record
+        turns `failed` with the reason. Needs `epochs.terminate_epoch`; an ended epoch is a 409."""
+        return self._end(request, services.terminate_epoch)
+
     @action(detail=True, methods=["get"])
     def history(self, request: Request, epoch_id: str) -> Response:
         """The transition history, refused attempts included, in order."""
         epoch = self.get_object()
-        page = self.paginate_queryset(epoch.transitions.order_by("index"))
+        page = self.paginate_queryset(epoch.transitions.all())
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @action(detail=True, methods=["get"], url_path="audit-events")

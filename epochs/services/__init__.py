@@ -12,6 +12,7 @@ from epochs.services.moves import (
     submit_slice,
     vote,
 )
+from epochs.services.operations import cancel_epoch, terminate_epoch
 from epochs.services.starting import (
     EpochStart,
     close_unstarted,
@@ -25,6 +26,7 @@ __all__ = [
     "SUBJECT_KIND",
     "EpochStart",
     "advance_epoch",
+    "cancel_epoch",
     "close_unfinished",
     "close_unstarted",
     "execute_update",
@@ -35,5 +37,6 @@ __all__ = [
     "register_session",
     "start_epoch",
     "submit_slice",
+    "terminate_epoch",
     "vote",
 ]

@@ -20,7 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from audit.services import record_event, user_actor
 from aura_site.runs import executions
 from aura_site.temporal import TemporalUnavailable, get_client, run_sync
-from epochs import conf
+from epochs import conf, records
 from epochs.exceptions import EpochNotRunning, MoveRefused, SliceCommandsDisabled
 from epochs.inputs import (
     BlockerSignal,
@@ -58,6 +58,7 @@ def advance_epoch(
         to_phase=PhaseId(to_phase),
         triggered_by=triggered_by or actor,
         condition_met=condition_met or _forward_condition(epoch, to_phase),
+        actor=actor,
     )
     return _request(epoch, "advance", request, actor=actor, field="to_phase")
 
@@ -72,7 +73,13 @@ def vote(
         EpochNotRunning: the epoch's workflow is closed or unknown.
     """
     actor = user_actor(user) or actor
-    request = ReviewVoteSignal(axis=axis, vote=vote, reviewer_id=reviewer_id or actor)
+    request = ReviewVoteSignal(
+        axis=axis,
+        vote=vote,
+        reviewer_id=reviewer_id or actor,
+        actor=actor,
+        distinct_voters=conf.distinct_voters(),
+    )
     return _request(epoch, "vote", request, actor=actor, field="vote")
 
 
@@ -185,23 +192,36 @@ async def _live(epoch_id: str) -> tuple[WorkflowExecutionStatus | None, EpochSna
     return status, await handle.query(EpochWorkflow.snapshot)
 
 
-def close_unfinished(epoch: Epoch, error: str) -> None:
-    """Record that an open epoch's workflow ended (or never began) without completing it."""
+def close_unfinished(
+    epoch: Epoch,
+    error: str,
+    *,
+    status: str = Epoch.Status.FAILED,
+    event_type: str = "epoch_failed",
+    actor: str = "",
+    **payload: Any,
+) -> bool:
+    """Record that an open epoch's workflow ended (or never began) without completing it.
+
+    Returns whether this call closed it (an epoch closes once; later calls change nothing).
+    """
     now = timezone.now()
     with transaction.atomic():
         closed = Epoch.objects.filter(pk=epoch.pk, status__in=OPEN_STATUSES).update(
-            status=Epoch.Status.FAILED, last_error=error, completed_at=now, updated_at=now
+            status=status, last_error=error, completed_at=now, updated_at=now
         )
         if closed:
             record_event(
                 subject_kind=SUBJECT_KIND,
                 subject_id=epoch.epoch_id,
-                event_type="epoch_failed",
+                event_type=event_type,
                 phase=epoch.current_phase,
-                payload={"error": error},
+                actor=actor,
+                payload={"error": error, **payload},
                 workflow_id=epoch.epoch_id,
             )
     epoch.refresh_from_db()
+    return bool(closed)
 
 
 def _request(epoch: Epoch, update: str, request: Any, *, actor: str, field: str) -> EpochSnapshot:
@@ -215,7 +235,10 @@ def _request(epoch: Epoch, update: str, request: Any, *, actor: str, field: str)
         live_snapshot(epoch)  # records a workflow that ended unfinished
         raise
     except MoveRefused as refused:
-        _audit_request(epoch, update, payload, actor=actor, violations=refused.violations)
+        with transaction.atomic():
+            if isinstance(request, PhaseAdvanceSignal):
+                records.save_refused_advance(epoch, request, refused.violations)
+            _audit_request(epoch, update, payload, actor=actor, violations=refused.violations)
         raise MoveRefused(refused.violations, field=field) from None
     _audit_request(epoch, update, payload, actor=actor, phase=snapshot.state.current_phase)
     return snapshot

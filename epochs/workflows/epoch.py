@@ -340,7 +340,7 @@ class EpochWorkflow:
                 to_phase, error, triggered_by=signal.triggered_by, timestamp=workflow.now()
             )
             await all_settled(
-                self._record_transition(record),
+                self._record_transition(record, actor=signal.actor),
                 check,
                 self._audit(
                     EventType.PhaseAdvance,
@@ -349,6 +349,7 @@ class EpochWorkflow:
                         "to": to_phase.value,
                         "success": False,
                         "triggered_by": signal.triggered_by,
+                        "actor": signal.actor,
                         "violations": error.violations,
                     },
                 ),
@@ -358,9 +359,10 @@ class EpochWorkflow:
         # Published with the state change, not after its records: a query and the search
         # attributes never disagree about the phase.
         self._upsert_search_attributes(last_event=EventType.PhaseTransition)
+        self._carry.review_voters.clear()
         await all_settled(
             self._change_children(from_phase, to_phase, voted_all),
-            self._record_transition(record),
+            self._record_transition(record, actor=signal.actor),
             check,
             self._audit(
                 EventType.PhaseTransition,
@@ -368,6 +370,7 @@ class EpochWorkflow:
                     "from": from_phase.value,
                     "to": to_phase.value,
                     "triggered_by": signal.triggered_by,
+                    "actor": signal.actor,
                     "condition_met": signal.condition_met,
                 },
             ),
@@ -516,11 +519,15 @@ class EpochWorkflow:
         await self._record_slice(record, "slice_started")
 
     async def _process_vote(self, signal: ReviewVoteSignal) -> list[str] | None:
+        if signal.distinct_voters and (violations := self._voter_violations(signal)):
+            return violations
         try:
             self._sm.record_vote(signal.axis, signal.vote)
         except ValueError as error:  # a malformed signal must not fail the workflow
             self._sm.state.last_error = str(error)
             return [str(error)]
+        if signal.actor:
+            self._carry.review_voters[ReviewAxis(signal.axis)] = signal.actor
         self._carry.vote_count += 1
         phase = self._sm.state.current_phase
         review = self._open_round(phase)
@@ -540,6 +547,7 @@ class EpochWorkflow:
                     vote=VoteType(signal.vote),
                     reviewer_id=signal.reviewer_id,
                     timestamp=workflow.now(),
+                    actor=signal.actor,
                 ),
                 start_to_close_timeout=RECORD_TIMEOUT,
                 retry_policy=RECORD_RETRY,
@@ -550,6 +558,7 @@ class EpochWorkflow:
                     "axis": str(signal.axis),
                     "vote": str(signal.vote),
                     "reviewer_id": signal.reviewer_id,
+                    "actor": signal.actor,
                     "cycle": review.cycle if review else 0,
                 },
             ),
@@ -667,7 +676,19 @@ class EpochWorkflow:
             return rounds[-1]
         return None
 
-    async def _record_transition(self, record: Any) -> None:
+    def _voter_violations(self, signal: ReviewVoteSignal) -> list[str]:
+        """One person, one axis per review round (when the deployment asks for it)."""
+        for voted_axis, actor in self._carry.review_voters.items():
+            # StrEnum members equal their values, so a malformed axis compares unequal here
+            # and record_vote refuses it with its own message.
+            if actor == signal.actor and voted_axis != signal.axis:
+                return [
+                    f"{actor} already voted on the {voted_axis.value} axis in this review "
+                    f"round; each axis needs a different reviewer."
+                ]
+        return []
+
+    async def _record_transition(self, record: Any, *, actor: str = "") -> None:
         state = self._sm.state
         await workflow.execute_local_activity(
             "record_transition",
@@ -679,6 +700,7 @@ class EpochWorkflow:
                 status=self._status(),
                 blocker_count=state.blocker_count,
                 last_error=state.last_error,
+                actor=actor,
             ),
             start_to_close_timeout=RECORD_TIMEOUT,
             retry_policy=RECORD_RETRY,

@@ -6,11 +6,13 @@ import pytest
 from rest_framework.test import APIClient
 
 from audit.services import record_event
+from tests.conftest import user_with
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/audit-events/"
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+READ_ALL = ("audit.view_auditevent", "crises.view_crisis", "epochs.view_epoch")
 
 
 @pytest.fixture
@@ -38,7 +40,7 @@ def events() -> list:
 @pytest.fixture
 def api(django_user_model) -> APIClient:
     client = APIClient()
-    client.force_authenticate(django_user_model.objects.create_user("reader"))
+    client.force_authenticate(user_with("reader", *READ_ALL))
     return client
 
 
@@ -62,7 +64,7 @@ def test_anonymous_gets_401_problem_details(events: list) -> None:
 def test_token_authentication(events: list, django_user_model) -> None:
     from rest_framework.authtoken.models import Token
 
-    token = Token.objects.create(user=django_user_model.objects.create_user("bot"))
+    token = Token.objects.create(user=user_with("bot", *READ_ALL))
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     assert client.get(URL).status_code == 200
@@ -176,3 +178,52 @@ def test_unknown_api_path_is_a_404_problem(api: APIClient) -> None:
     response = api.get("/api/v1/nothing-here/")
     assert response.status_code == 404
     assert response.json()["detail"] == "No API endpoint at /api/v1/nothing-here/."
+
+
+def reader(*permissions: str) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user_with("limited", *permissions))
+    return client
+
+
+@pytest.mark.parametrize(
+    ("permissions", "expected"),
+    [
+        (("audit.view_auditevent", "crises.view_crisis"), {"crisis-alpha-1"}),
+        (("audit.view_auditevent", "epochs.view_epoch"), {"epoch-1", "epoch-2"}),
+        (READ_ALL, {"crisis-alpha-1", "epoch-1", "epoch-2"}),
+        (("audit.view_auditevent",), set()),
+    ],
+)
+def test_a_reader_sees_only_subjects_they_may_view(events: list, permissions, expected) -> None:
+    client = reader(*permissions)
+    listed = {row["subject_id"] for row in client.get(URL, {"limit": 50}).json()["results"]}
+    assert listed == expected
+    for event in events:
+        detail = client.get(f"{URL}{event.pk}/")
+        assert detail.status_code == (200 if event.subject_id in expected else 404)
+    # Filters cannot widen what is visible.
+    response = client.get(URL, {"subject_kind": "epoch"})
+    assert {row["subject_id"] for row in response.json()["results"]} <= expected
+
+
+@pytest.mark.parametrize("permissions", [(), ("crises.view_crisis", "epochs.view_epoch")])
+def test_reading_the_trail_needs_the_audit_permission(events: list, permissions) -> None:
+    client = reader(*permissions)
+    for path in (URL, f"{URL}{events[0].pk}/", f"{URL}?subject_kind=epoch"):
+        response = client.get(path)
+        assert response.status_code == 403
+        assert response["Content-Type"] == "application/problem+json"
+
+
+def test_unregistered_subject_kinds_are_for_superusers_only(
+    events: list, django_user_model
+) -> None:
+    record_event(subject_kind="user", subject_id="ann", event_type="password_changed")
+    client = reader(*READ_ALL)
+    kinds = {row["subject_kind"] for row in client.get(URL, {"limit": 50}).json()["results"]}
+    assert kinds == {"crisis", "epoch"}
+    superuser = APIClient()
+    superuser.force_authenticate(django_user_model.objects.create_superuser("root"))
+    response = superuser.get(URL, {"subject_kind": "user"})
+    assert [row["subject_id"] for row in response.json()["results"]] == ["ann"]

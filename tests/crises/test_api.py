@@ -16,7 +16,10 @@ URL = "/api/v1/crises/"
 SEED_MISSIONS = services.cli_missions("target-alpha", SEED_ACTIONS)
 
 
-def operator_client(username: str = "operator", perms=("add_crisis", "change_crisis")):
+OPERATOR_PERMS = ("add_crisis", "change_crisis", "view_crisis")
+
+
+def operator_client(username: str = "operator", perms=OPERATOR_PERMS):
     user = User.objects.create_user(username, password="pw")
     user.user_permissions.add(
         *Permission.objects.filter(content_type__app_label="crises", codename__in=perms)
@@ -217,7 +220,11 @@ def test_permissions(api) -> None:
     assert anonymous.get(URL).status_code == 401
     assert anonymous.post(URL, {}, format="json").status_code == 401
 
-    viewer = operator_client("viewer", perms=())
+    nobody = operator_client("nobody", perms=())
+    for path in (URL, f"{URL}crisis-a-1/", f"{URL}crisis-a-1/wait/?timeout=0"):
+        assert nobody.get(path).status_code == 403
+
+    viewer = operator_client("viewer", perms=("view_crisis",))
     assert viewer.get(URL).status_code == 200
     assert viewer.get(f"{URL}crisis-a-1/").status_code == 200
     forbidden = viewer.post(URL, {"target": "target-a", "missions": [mission()]}, format="json")

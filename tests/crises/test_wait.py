@@ -9,7 +9,6 @@ import time
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.test import AsyncClient
 from rest_framework.authtoken.models import Token
@@ -17,7 +16,7 @@ from rest_framework.authtoken.models import Token
 from aura_site import temporal
 from aura_site.runs.models import OpenWait
 from crises import services
-from tests.conftest import free_port
+from tests.conftest import free_port, user_with
 from tests.crises.conftest import SEED_ACTIONS
 
 URL = "/api/v1/crises/"
@@ -27,11 +26,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 class TokenClient(AsyncClient):
-    """An async client sending the token of a new user who has no permissions."""
+    """An async client sending the token of a new user who may view crises (and no more)."""
 
-    def __init__(self, username: str) -> None:
+    def __init__(self, username: str, *permissions: str) -> None:
         super().__init__()
-        token = Token.objects.create(user=User.objects.create_user(username, password="pw"))
+        user = user_with(username, *(permissions or ("crises.view_crisis",)))
+        token = Token.objects.create(user=user)
         self.auth = {"Authorization": f"Token {token.key}"}
 
     def get(self, path: str, **kwargs):
@@ -142,6 +142,9 @@ async def test_the_wait_keeps_its_errors_and_its_throttle(
     bad = await api.get(f"{URL}{crisis_id}/wait/?timeout=61")
     assert bad.status_code == 400 and "timeout" in bad.json()["errors"]
     assert (await AsyncClient().get(f"{URL}{crisis_id}/wait/")).status_code == 401
+    stranger = await sync_to_async(TokenClient)("stranger", "crises.add_crisis")
+    forbidden = await stranger.get(f"{URL}{crisis_id}/wait/?timeout=1")
+    assert forbidden.status_code == 403 and await OpenWait.objects.acount() == 0
     assert (await api.post(f"{URL}{crisis_id}/wait/")).status_code == 405
     settings.AURA_THROTTLE_WAITS = "1/min"
     await sync_to_async(cache.clear)()

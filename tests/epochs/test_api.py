@@ -30,6 +30,7 @@ def make_client(username: str = "ops", permissions: list[str] = PERMISSIONS) -> 
     user.user_permissions.set(
         Permission.objects.filter(content_type__app_label="epochs", codename__in=permissions)
     )
+    user.user_permissions.add(Permission.objects.get(codename="view_auditevent"))
     client = APIClient()
     client.force_authenticate(User.objects.get(pk=user.pk))  # fresh permission cache
     return client
@@ -232,6 +233,7 @@ async def test_every_action_through_the_api(configured, epoch_worker, task_queue
             "elegance": "ACCEPT",
         }
         assert [v["reviewer_id"] for v in voted.json()["votes"]] == ["user:ops"] * 3
+        assert [v["actor"] for v in voted.json()["votes"]] == ["user:ops"] * 3
         for phase in ["p5", "p6", "p7", "p8"]:
             await call(api, "post", f"{epoch_id}/advance/", {"to_phase": phase})
         sliced = await call(api, "post", f"{epoch_id}/slices/", {"slice_id": "s-1"})
@@ -256,6 +258,14 @@ async def test_every_action_through_the_api(configured, epoch_worker, task_queue
             ("p12", False),
         ]
         assert history["results"][0]["triggered_by"] == "user:ops"
+        # Advances the workflow refused before taking them are in the history too.
+        refusals = [h for h in history["results"] if not h["success"]]
+        assert [(h["to_phase"], h["index"]) for h in refusals[:2]] == [("p4", None), ("p5", None)]
+        assert refusals[0]["error"] == violation
+        assert refusals[1]["error"].startswith("Consensus required for")
+        assert {h["actor"] for h in refusals[:2]} == {"user:ops"}
+        assert refusals[2]["to_phase"] == "p12" and refusals[2]["index"] is not None
+        assert refusals[2]["actor"] == ""  # a raw signal: nobody authenticated
         # A mock slice waits a moment for an agent's own report before it succeeds.
         for _ in range(100):
             detail = (await call(api, "get", f"{epoch_id}/")).json()
@@ -344,3 +354,44 @@ async def test_an_epoch_whose_workflow_was_terminated_is_recorded_failed(
         ("e-move", {"error": "workflow terminated"}),
         ("e-read", {"error": "workflow terminated"}),
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_distinct_voters_need_one_user_per_axis(
+    configured, epoch_worker, task_queue, settings
+) -> None:
+    settings.AURA_REVIEW_DISTINCT_VOTERS = True
+    ann, bob, cy = [await sync_to_async(make_client)(name) for name in ("ann", "bob", "cy")]
+    async with epoch_worker(configured, task_queue):
+        await call(ann, "post", "", {"epoch_id": "e-dv", "request_description": "x"})
+        for phase in ["p2", "p3", "p4"]:
+            await call(ann, "post", "e-dv/advance/", {"to_phase": phase})
+
+        def vote(axis: str, **extra: str) -> dict:
+            return {"axis": axis, "vote": "ACCEPT", **extra}
+
+        assert (await call(ann, "post", "e-dv/votes/", vote("correctness"))).status_code == 200
+        # The label is only a label: ann cannot vote again under another name.
+        second = await call(ann, "post", "e-dv/votes/", vote("elegance", reviewer_id="zed"))
+        assert second.status_code == 409
+        assert second.json()["violations"] == [
+            "user:ann already voted on the correctness axis in this review round; "
+            "each axis needs a different reviewer."
+        ]
+        # Changing one's own vote on the same axis is allowed.
+        assert (await call(ann, "post", "e-dv/votes/", vote("correctness"))).status_code == 200
+        assert (await call(bob, "post", "e-dv/votes/", vote("test_quality"))).status_code == 200
+        done = await call(cy, "post", "e-dv/votes/", vote("elegance"))
+        assert done.json()["live"]["votes"] == {
+            "correctness": "ACCEPT",
+            "test_quality": "ACCEPT",
+            "elegance": "ACCEPT",
+        }
+        assert [(v["axis"], v["actor"], v["reviewer_id"]) for v in done.json()["votes"]] == [
+            ("correctness", "user:ann", "user:ann"),
+            ("correctness", "user:ann", "user:ann"),
+            ("test_quality", "user:bob", "user:bob"),
+            ("elegance", "user:cy", "user:cy"),
+        ]
+        assert (await call(ann, "post", "e-dv/advance/", {"to_phase": "p5"})).status_code == 200
+        await configured.get_workflow_handle("e-dv").terminate()

@@ -19,14 +19,13 @@ import httpx
 import psutil
 import pytest
 from asgiref.sync import sync_to_async
-from django.contrib.auth.models import User
 from rest_framework.authtoken.models import Token
 
 from aura_site import devstack
 from aura_site.management.commands.up import web_server_command
 from aura_site.runs.models import OpenWait
 from crises import services
-from tests.conftest import database_url, free_port, server_address
+from tests.conftest import database_url, free_port, server_address, user_with
 from tests.crises.conftest import SEED_ACTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,8 +89,8 @@ def _answers(url: str) -> bool:
 
 
 def token_for(username: str) -> dict[str, str]:
-    """Return the auth header of a new user with no permissions (reading needs none)."""
-    token = Token.objects.create(user=User.objects.create_user(username, password="pw"))
+    """Return the auth header of a new user who may view crises (and no more)."""
+    token = Token.objects.create(user=user_with(username, "crises.view_crisis"))
     return {"Authorization": f"Token {token.key}"}
 
 

@@ -1,0 +1,58 @@
+"""Every recorded history replays against the current workflow code (no server needed).
+
+A change to a workflow that would break its running executions (new, removed or reordered
+commands) fails here; see docs/upgrades.md for how to make such a change safely.
+"""
+
+from pathlib import Path
+
+import pytest
+from temporalio.workflow import NondeterminismError
+
+from tests.workflows import edits
+from workers.histories import corpus, load_history, replayer, workflow_type
+from workers.registry import registered_queues
+
+HISTORIES = Path(__file__).resolve().parents[1] / "histories"
+PATHS = list(corpus(HISTORIES))
+
+
+def test_the_corpus_covers_every_workflow_the_worker_runs() -> None:
+    recorded = {workflow_type(load_history(path)) for path in PATHS}
+    served = {wf.__name__ for queue in registered_queues() for wf in queue.workflows}
+    assert served <= recorded, f"no recorded history of {sorted(served - recorded)}"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda path: str(path.relative_to(HISTORIES)))
+async def test_every_recorded_history_replays(path: Path) -> None:
+    history = load_history(path)
+    assert history.workflow_id  # the start event names it
+    result = await replayer().replay_workflow(history)
+    assert result.replay_failure is None
+
+
+EDITS = [
+    ("crises/happy-path.json", edits.CrisisWithBriefing),
+    ("crises/exhausted-phase.json", edits.CrisisLoggingFirst),
+    ("epochs/lifecycle.review-p4-1.json", edits.ReviewWithCooldown),
+]
+
+
+@pytest.mark.parametrize(("path", "edited"), EDITS, ids=lambda v: getattr(v, "__name__", v))
+async def test_an_incompatible_edit_is_caught(path: str, edited: type) -> None:
+    history = load_history(HISTORIES / path)
+    with pytest.raises(NondeterminismError):
+        await replayer([edited]).replay_workflow(history)
+
+
+PATCHED = [
+    ("crises/happy-path.json", edits.CrisisWithPatchedBriefing),
+    ("crises/exhausted-phase.json", edits.CrisisWithPatchedBriefing),
+    ("epochs/lifecycle.review-p4-1.json", edits.ReviewWithPatchedCooldown),
+]
+
+
+@pytest.mark.parametrize(("path", "edited"), PATCHED, ids=lambda v: getattr(v, "__name__", v))
+async def test_the_same_edit_behind_a_patch_replays(path: str, edited: type) -> None:
+    result = await replayer([edited]).replay_workflow(load_history(HISTORIES / path))
+    assert result.replay_failure is None
