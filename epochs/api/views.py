@@ -37,13 +37,13 @@ class EpochViewSet(
         "history": ["epochs.view_epoch"],
         "audit_events": ["epochs.view_epoch", "audit.view_auditevent"],
         "create": ["epochs.add_epoch"],
-        "advance": ["epochs.advance_epoch"],
-        "votes": ["epochs.vote_epoch"],
-        "blockers": ["epochs.record_blocker"],
-        "slices": ["epochs.submit_slice"],
-        "sessions": ["epochs.register_session"],
-        "cancel": ["epochs.cancel_epoch"],
-        "terminate": ["epochs.terminate_epoch"],
+        "advance": ["epochs.view_epoch", "epochs.advance_epoch"],
+        "votes": ["epochs.view_epoch", "epochs.vote_epoch"],
+        "blockers": ["epochs.view_epoch", "epochs.record_blocker"],
+        "slices": ["epochs.view_epoch", "epochs.submit_slice"],
+        "sessions": ["epochs.view_epoch", "epochs.register_session"],
+        "cancel": ["epochs.view_epoch", "epochs.cancel_epoch"],
+        "terminate": ["epochs.view_epoch", "epochs.terminate_epoch"],
     }
     lookup_field = "epoch_id"
     lookup_value_regex = "[^/]+"

@@ -101,7 +101,9 @@ async def test_stuck_work_shows_the_retrying_mission_then_terminate_needs_its_pe
         "phase-1": {"delay": 1, "fail": 99, "error": "agent unreachable"}
     }
     api = await sync_to_async(operator_client)()
-    terminator = await sync_to_async(operator_client)("terminator", ("terminate_crisis",))
+    terminator = await sync_to_async(operator_client)(
+        "terminator", ("view_crisis", "terminate_crisis")
+    )
     admin = DjangoClient()
     await sync_to_async(admin.force_login)(
         await User.objects.acreate(username="root", is_staff=True, is_superuser=True)
@@ -180,7 +182,9 @@ async def test_cancel_with_a_reason_is_audited(
 def test_operator_actions_on_ended_crises_and_permissions() -> None:
     make_crisis("crisis-done-1", "alpha", "completed", dt.datetime.now(dt.UTC))
     make_crisis("crisis-live-2", "alpha", "running", dt.datetime.now(dt.UTC))
-    everything = operator_client("boss", ("add_crisis", "change_crisis", "terminate_crisis"))
+    everything = operator_client(
+        "boss", ("view_crisis", "add_crisis", "change_crisis", "terminate_crisis")
+    )
     for verb, body in (("cancel", {}), ("terminate", {"reason": "x"})):
         ended = everything.post(f"{URL}crisis-done-1/{verb}/", body, format="json")
         assert ended.status_code == 409, (verb, ended.content)
@@ -190,8 +194,11 @@ def test_operator_actions_on_ended_crises_and_permissions() -> None:
     viewer = operator_client("viewer", perms=())
     assert viewer.post(f"{URL}crisis-live-2/rerun/", {}, format="json").status_code == 403
     assert viewer.post(f"{URL}crisis-live-2/terminate/", {"reason": "x"}).status_code == 403
-    changer = operator_client("changer", ("change_crisis",))
+    changer = operator_client("changer", ("view_crisis", "change_crisis"))
     assert changer.post(f"{URL}crisis-live-2/terminate/", {"reason": "x"}).status_code == 403
+    # Acting on a record returns it: without the view permission, no re-run either.
+    blind = operator_client("blind", ("add_crisis",))
+    assert blind.post(f"{URL}crisis-live-2/rerun/", {}, format="json").status_code == 403
     too_long = everything.post(f"{URL}crisis-live-2/cancel/", {"reason": "x" * 501}, format="json")
     assert too_long.status_code == 400 and "reason" in too_long.json()["errors"]
     assert everything.post(f"{URL}crisis-nope-9/terminate/", {"reason": "x"}).status_code == 404

@@ -35,7 +35,9 @@ def event(epoch_id: str, event_type: str) -> AuditEvent:
 @pytest.mark.django_db(transaction=True)
 async def test_cancel_and_terminate_over_the_api(configured, epoch_worker, task_queue) -> None:  # noqa: F811
     starter = await sync_to_async(make_client)()
-    operator = await sync_to_async(make_client)("operator", ["cancel_epoch", "terminate_epoch"])
+    operator = await sync_to_async(make_client)(
+        "operator", ["view_epoch", "cancel_epoch", "terminate_epoch"]
+    )
     async with epoch_worker(configured, task_queue):
         for epoch_id in ("e-cancel", "e-stop"):
             body = {"epoch_id": epoch_id, "request_description": "x"}
