@@ -1,9 +1,9 @@
 """The web server as `manage.py up` runs it (gunicorn + uvicorn workers, ASGI), under load.
 
 A real server in a subprocess on a loopback port, against the test database and the test
-Temporal dev server: long-polls hold no request thread, the per-user cap holds across its
-processes, and an unrelated request stays fast while 100 waits are open. Every request loop
-here is bounded in count and time.
+Temporal dev server: sync views still run side by side, the per-user cap on open waits holds
+across its processes, and an unrelated request stays fast while 100 waits are open. Every
+request loop here is bounded in count and time.
 """
 
 import asyncio

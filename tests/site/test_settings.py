@@ -111,12 +111,21 @@ def setting(name: str, **env: str) -> str:
 
 
 def test_the_open_wait_cap_and_the_database_pool_come_from_the_environment() -> None:
-    assert setting("AURA_MAX_OPEN_WAITS") == "5"
-    assert setting("AURA_MAX_OPEN_WAITS", AURA_MAX_OPEN_WAITS="12") == "12"
-    code = "from django.db import connection as c; print(c.settings_dict['OPTIONS'].get('pool'))"
-    pooled = manage("shell", "-c", code, DATABASE_POOL_SIZE="7").stdout.strip().splitlines()[-1]
-    assert pooled == "{'min_size': 1, 'max_size': 7, 'timeout': 10}"
-    assert manage("shell", "-c", code).stdout.strip().splitlines()[-1] == "None"
+    code = (
+        "from django.conf import settings; from django.db import connection; "
+        "print(settings.AURA_MAX_OPEN_WAITS, connection.settings_dict['CONN_MAX_AGE'], "
+        "connection.settings_dict['OPTIONS'].get('pool'))"
+    )
+
+    def shown(**env: str) -> str:
+        result = manage("shell", "-c", code, **env)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip().splitlines()[-1]
+
+    assert shown() == "5 60 None"
+    assert shown(AURA_MAX_OPEN_WAITS="12", DATABASE_POOL_SIZE="7") == (
+        "12 0 {'min_size': 1, 'max_size': 7, 'timeout': 10}"
+    )
 
 
 PRODUCTION = {
