@@ -182,7 +182,7 @@ async def test_the_wait_answers_200_when_the_crisis_ends(
         took = time.monotonic() - started
     assert done.status_code == 200, done.text
     assert done.json()["status"] == "completed"
-    assert 1.5 <= took < 20, took
+    assert 1 <= took < 20, took  # it answered when the crisis ended, not at the timeout
     assert await OpenWait.objects.acount() == 0
 
 
