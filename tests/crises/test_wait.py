@@ -40,6 +40,9 @@ class TokenClient(AsyncClient):
     def post(self, path: str, **kwargs):
         return super().post(path, headers=self.auth, **kwargs)
 
+    def options(self, path: str, **kwargs):
+        return super().options(path, headers=self.auth, **kwargs)
+
 
 def running_crisis(target: str = "target-alpha") -> str:
     """Start a crisis no worker serves: it runs until terminated. Return its crisis id."""
@@ -146,6 +149,8 @@ async def test_the_wait_keeps_its_errors_and_its_throttle(
     forbidden = await stranger.get(f"{URL}{crisis_id}/wait/?timeout=1")
     assert forbidden.status_code == 403 and await OpenWait.objects.acount() == 0
     assert (await api.post(f"{URL}{crisis_id}/wait/")).status_code == 405
+    described = await api.options(f"{URL}{crisis_id}/wait/")
+    assert described.status_code == 200 and described.json()["name"] == "Crisis Wait"
     settings.AURA_THROTTLE_WAITS = "1/min"
     await sync_to_async(cache.clear)()
     assert (await api.get(f"{URL}{crisis_id}/wait/?timeout=0")).status_code == 202
