@@ -58,6 +58,8 @@ API_MATRIX: dict[tuple[str, str], Any] = {
     ("schema", "get"): PUBLIC,
     ("swagger-ui", "get"): PUBLIC,
     ("redoc", "get"): PUBLIC,
+    ("codec-encode", "post"): ("aura_site.use_payload_codec",),
+    ("codec-decode", "post"): ("aura_site.use_payload_codec",),
 }
 
 # Admin URL name → {method: what it needs}, for the admin pages of Aura's own apps.
@@ -119,10 +121,11 @@ def _patterns(patterns: list, prefix: str = "") -> Iterator[tuple[str, URLPatter
 
 
 def api_routes() -> set[tuple[str, str]]:
-    """Return (URL name, method) of every route under /api/, from the URL configuration."""
+    """Return (URL name, method) of every route under /api/ and /codec/ (the Temporal UI's
+    codec endpoint), from the URL configuration."""
     routes = set()
     for route, pattern in _patterns(get_resolver().url_patterns):
-        if not route.startswith("api/"):
+        if not route.startswith(("api/", "codec/")):
             continue
         actions = getattr(pattern.callback, "actions", None)
         view = getattr(pattern.callback, "cls", None) or pattern.callback.view_class
