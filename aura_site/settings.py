@@ -170,7 +170,7 @@ CONTENT_SECURITY_POLICY = {
         "worker-src": [SELF, "blob:"],
     },
 }
-# The longest URL (path and query) the app serves; gunicorn_conf.py lets longer ones reach it.
+# The longest URL (path and query) the app serves; uvicorn lets longer ones reach it.
 AURA_MAX_URL_LENGTH = env_int("AURA_MAX_URL_LENGTH", 4096)
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
