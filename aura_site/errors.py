@@ -13,6 +13,8 @@ class DomainError(Exception):
     status_code = 400
     code = "invalid"
     title = "Invalid request"
+    # HTTP headers the answer carries (e.g. Retry-After).
+    headers: dict[str, str] | None = None
 
     def __init__(
         self,
@@ -72,3 +74,15 @@ class StartRefused(Conflict):
 
     code = "start_refused"
     title = "Could not start"
+
+
+class TooManyOpenWaits(DomainError):
+    """The user already has AURA_MAX_OPEN_WAITS long-polls open; one ends by `retry_after`."""
+
+    status_code = 429
+    code = "too_many_open_waits"
+    title = "Too many open waits"
+
+    def __init__(self, message: str, *, retry_after: int, limit: int) -> None:
+        super().__init__(message, limit=limit)
+        self.headers = {"Retry-After": str(retry_after)}

@@ -1,20 +1,40 @@
-"""gunicorn settings for `manage.py up` (and a starting point for deployments)."""
+"""gunicorn settings for `manage.py up` (and a starting point for deployments).
+
+gunicorn manages the processes; each runs uvicorn's event loop with `aura_site.asgi`. A
+long-poll (`GET …/wait/`) then awaits Temporal on the loop instead of holding one of a few
+request threads, and sync views run in a thread per request (Django's ASGI handler).
+"""
 
 import sys
 
+from uvicorn_worker import UvicornWorker
+
+
+class Worker(UvicornWorker):
+    """uvicorn under gunicorn, with the app, not uvicorn, deciding what to trust of a proxy."""
+
+    CONFIG_KWARGS = {
+        **UvicornWorker.CONFIG_KWARGS,
+        # Django has no lifespan protocol: without this uvicorn probes for it on every start.
+        "lifespan": "off",
+        # X-Forwarded-For/-Proto count only as AURA_PROXY_COUNT and
+        # DJANGO_SECURE_PROXY_SSL_HEADER say (docs/security.md); uvicorn would trust them from
+        # any loopback client.
+        "proxy_headers": False,
+        # On shutdown, open long-polls get this long to end, then are cancelled (their slots
+        # freed), well inside gunicorn's graceful_timeout.
+        "timeout_graceful_shutdown": 5,
+    }
+
+
+worker_class = "aura_site.gunicorn_conf.Worker"
 # The application, named here so the systemd unit and the container start gunicorn with this
 # file alone and follow any change of worker class and application together.
-wsgi_app = "aura_site.wsgi:application"
-# Threads, not processes, carry concurrency: the crisis wait endpoint long-polls up to 60 s.
-worker_class = "gthread"
-threads = 8
+wsgi_app = "aura_site.asgi:application"
 timeout = 90
 graceful_timeout = 10
 control_socket_disable = True
 accesslog = "-"
-# gunicorn's largest request line (its default is 4094): the app answers URLs longer than
-# AURA_MAX_URL_LENGTH itself, as problem details under /api/.
-limit_request_line = 8190
 
 
 def worker_exit(server, worker) -> None:

@@ -1,13 +1,22 @@
-"""Requests refused before any view runs: NUL characters in the URL, and over-long URLs."""
+"""Middleware of our own: refusing bad request lines, and serving static files under ASGI.
 
-from collections.abc import Callable
+Both work sync and async: under ASGI a request then passes through without a thread of its
+own, which is what lets a long-poll await Temporal on the event loop (gunicorn_conf.py).
+"""
+
+from collections.abc import AsyncIterator, Callable
+from typing import IO, Any
 from urllib.parse import unquote
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from whitenoise.middleware import WhiteNoiseMiddleware
 
 from aura_site.api.problems import MalformedRequest, URITooLong
 from aura_site.api.views import refusal_response
+
+CHUNK_SIZE = 64 * 1024
 
 
 class RequestLineMiddleware:
@@ -19,13 +28,74 @@ class RequestLineMiddleware:
     above it), so the API answers them as problem details.
     """
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
+    sync_capable = True
+    async_capable = True
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if iscoroutinefunction(self):
+            return self.__acall__(request)
+        refusal = self.refusal(request)
+        return refusal if refusal is not None else self.get_response(request)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        refusal = self.refusal(request)
+        return refusal if refusal is not None else await self.get_response(request)
+
+    @staticmethod
+    def refusal(request: HttpRequest) -> HttpResponse | None:
+        """Return the answer to a URL no view may see, None for a good one."""
         limit = settings.AURA_MAX_URL_LENGTH
         if len(request.get_full_path()) > limit:
             return refusal_response(request, URITooLong(f"The URL is longer than {limit} bytes."))
         if "\x00" in request.path or "\x00" in unquote(request.META.get("QUERY_STRING", "")):
             return refusal_response(request, MalformedRequest("The URL contains a NUL character."))
-        return self.get_response(request)
+        return None
+
+
+async def _chunks(file: IO[bytes] | None) -> AsyncIterator[bytes]:
+    """Yield a file's bytes (none for HEAD or 304), read in a thread, not on the event loop."""
+    if file is None:
+        return
+    try:
+        while chunk := await sync_to_async(file.read, thread_sensitive=False)(CHUNK_SIZE):
+            yield chunk
+    finally:
+        file.close()
+
+
+class StaticFilesMiddleware(WhiteNoiseMiddleware):
+    """whitenoise's middleware, able to run async.
+
+    whitenoise's own is sync only: under ASGI Django would then run every request below it
+    (long-polls included) through a thread, and stream files from a sync iterator (with a
+    warning). Lookups and headers stay whitenoise's; only the I/O moves off the loop.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        super().__init__(get_response)
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if iscoroutinefunction(self):
+            return self.__acall__(request)
+        return super().__call__(request)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        if self.autorefresh:  # development only: looks at the disk on every request
+            static_file = await sync_to_async(self.find_file)(request.path_info)
+        else:
+            static_file = self.files.get(request.path_info)
+        if static_file is None:
+            return await self.get_response(request)
+        response = await sync_to_async(self.serve)(static_file, request)
+        response.streaming_content = _chunks(response.file_to_stream)
+        return response

@@ -59,7 +59,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "aura_site.middleware.RequestLineMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "aura_site.middleware.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -96,6 +96,17 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# A pool of up to this many connections per process (0: none). The web server runs under ASGI,
+# where each request's sync code runs in a thread of its own that a persistent connection would
+# outlive: aura_site/asgi.py turns the pool on there (Django's advice for ASGI).
+DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 0)
+if DATABASE_POOL_SIZE > 0:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # a pooled connection goes back after each use
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": 1,
+        "max_size": DATABASE_POOL_SIZE,
+        "timeout": 10,  # then the request is a 503 problem, "the database is not available"
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # django-axes first: it refuses a locked-out login before any password is checked.
@@ -159,7 +170,7 @@ CONTENT_SECURITY_POLICY = {
         "worker-src": [SELF, "blob:"],
     },
 }
-# The longest URL (path and query) the app serves; gunicorn_conf.py lets longer ones reach it.
+# The longest URL (path and query) the app serves; uvicorn lets longer ones reach it.
 AURA_MAX_URL_LENGTH = env_int("AURA_MAX_URL_LENGTH", 4096)
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
@@ -204,6 +215,10 @@ REST_FRAMEWORK = {
 # Per user (per address when anonymous), read by aura_site/api/throttles.py; "off" disables.
 AURA_THROTTLE_WRITES = env_rate("AURA_THROTTLE_WRITES", "120/min")
 AURA_THROTTLE_WAITS = env_rate("AURA_THROTTLE_WAITS", "60/min")
+# Long-polls a user may have open at once, across every server process (aura_site/runs/waits.py).
+AURA_MAX_OPEN_WAITS = env_int("AURA_MAX_OPEN_WAITS", 5)
+if AURA_MAX_OPEN_WAITS < 1:
+    raise ImproperlyConfigured("AURA_MAX_OPEN_WAITS must be at least 1.")
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Aura API",

@@ -155,6 +155,7 @@ def domain_problem(exc: DomainError) -> Response:
         detail,
         code=exc.code,
         errors=exc.errors,
+        headers=exc.headers,
         **exc.extra,
     )
 

@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -50,3 +51,21 @@ class StartIntent(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.state == self.State.PENDING
+
+
+class OpenWait(models.Model):
+    """A long-poll in progress, counted against its user's AURA_MAX_OPEN_WAITS."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    workflow_id = models.CharField(max_length=200)
+    opened_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(
+        help_text="When the slot frees itself if its wait never closes it (its process died)."
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "expires_at"], name="runs_open_waits_per_user")]
+
+    def __str__(self) -> str:
+        return f"wait for {self.workflow_id} by user {self.user_id}"

@@ -1,12 +1,14 @@
 """REST for crises: trigger, list, read, cancel and long-poll, all through crises.services."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from asgiref.sync import sync_to_async
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from audit.services import user_actor
+from aura_site.api.asyncviews import AsyncAPIView
 from aura_site.api.permissions import ActionPermissions
 from aura_site.api.reasons import ReasonSerializer, RequiredReasonSerializer, reason_from
 from aura_site.api.starts import IDEMPOTENCY_PARAMETER, idempotency_key, start_status
@@ -23,6 +25,14 @@ class WaitQuery(serializers.Serializer):
     )
 
 
+def crisis_records():
+    """Return the crises as the API shows them, with what their serializer reads."""
+    crises = Crisis.objects.select_related(
+        "initiated_by_user", "rerun_of", "schedule"
+    ).prefetch_related("phases", "reruns")
+    return outbox.with_start(crises)
+
+
 class CrisisViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Crisis responses. `{id}` is the crisis id or the workflow id."""
 
@@ -32,7 +42,6 @@ class CrisisViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     action_permissions = {
         "list": ["crises.view_crisis"],
         "retrieve": ["crises.view_crisis"],
-        "wait": ["crises.view_crisis"],
         "create": ["crises.add_crisis"],
         "cancel": ["crises.view_crisis", "crises.change_crisis"],
         "rerun": ["crises.view_crisis", "crises.add_crisis"],
@@ -45,10 +54,7 @@ class CrisisViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
-        crises = Crisis.objects.select_related(
-            "initiated_by_user", "rerun_of", "schedule"
-        ).prefetch_related("phases", "reruns")
-        return outbox.with_start(crises)
+        return crisis_records()
 
     def get_object(self) -> Crisis:
         crisis = services.get_crisis(self.kwargs[self.lookup_field])
@@ -138,16 +144,51 @@ class CrisisViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         )
         return self._render(crisis)
 
+
+WAIT_DESCRIPTION = (
+    "Long-poll up to `timeout` (≤ 60) seconds: 200 once ended, else 202 with progress."
+)
+
+
+class CrisisWaitView(AsyncAPIView):
+    """`GET /crises/{id}/wait/`: the long-poll, awaiting Temporal on the event loop.
+
+    A view of its own because DRF's viewsets are sync: as an action it would hold a thread
+    for the whole wait. Permissions and the wait throttle go by the action's name, as before.
+    """
+
+    action = "wait"
+    permission_classes = [ActionPermissions]
+    action_permissions = {"wait": ["crises.view_crisis"]}
+
     @extend_schema(
-        parameters=[WaitQuery],
+        operation_id="crises_wait_retrieve",
+        description=WAIT_DESCRIPTION,
+        parameters=[
+            OpenApiParameter(
+                "crisis_id", str, OpenApiParameter.PATH, required=True, pattern="^[^/]+$"
+            ),
+            WaitQuery,
+        ],
         responses={200: CrisisSerializer, 202: CrisisSerializer},
     )
-    @action(detail=True, methods=["get"])
-    def wait(self, request: Request, *args, **kwargs) -> Response:
-        """Long-poll up to `timeout` (≤ 60) seconds: 200 once ended, else 202 with progress."""
+    async def get(self, request: Request, crisis_id: str) -> Response:
+        """Return the crisis once it ended (200), or when `timeout` is up (202)."""
         query = WaitQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        crisis, done = services.wait_for_crisis(
-            self.get_object(), timeout=query.validated_data["timeout"]
+        crisis = await sync_to_async(self._crisis)(crisis_id)
+        crisis, done = await services.await_crisis(
+            crisis, timeout=query.validated_data["timeout"], user=request.user
         )
-        return self._render(crisis, status.HTTP_200_OK if done else status.HTTP_202_ACCEPTED)
+        code = status.HTTP_200_OK if done else status.HTTP_202_ACCEPTED
+        return await sync_to_async(self._render)(crisis, code)
+
+    def _crisis(self, reference: str) -> Crisis:
+        crisis = services.get_crisis(reference)
+        self.check_object_permissions(self.request, crisis)
+        return crisis
+
+    def _render(self, crisis: Crisis, status_code: int) -> Response:
+        crisis = crisis_records().get(pk=crisis.pk)
+        context = {"request": self.request, "format": self.format_kwarg, "view": self}
+        return Response(CrisisSerializer(crisis, context=context).data, status=status_code)

@@ -11,6 +11,7 @@ from crises.services.operations import rerun_crisis, terminate_crisis
 from crises.services.presentation import as_result, summary, temporal_ui_url
 from crises.services.runs import (
     MAX_WAIT_SECONDS,
+    await_crisis,
     cancel_crisis,
     get_crisis,
     refresh_crisis,
@@ -31,6 +32,7 @@ __all__ = [
     "SUBJECT_KIND",
     "Trigger",
     "as_result",
+    "await_crisis",
     "base_crisis_id",
     "cancel_crisis",
     "cli_missions",

@@ -2,11 +2,13 @@
 
 import logging
 
+from asgiref.sync import sync_to_async
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 from temporalio.service import RPCError
 
-from aura_site.runs import executions, outbox
+from aura_site.runs import executions, outbox, waits
 from aura_site.temporal import TemporalUnavailable, run_sync
 from crises import records
 from crises.exceptions import CrisisNotActive, CrisisNotFound
@@ -93,9 +95,31 @@ def wait_for_crisis(crisis: Crisis, *, timeout: float) -> tuple[Crisis, bool]:
     """Wait up to `timeout` seconds for the crisis to end; return it and whether it ended."""
     crisis.refresh_from_db()
     if crisis.is_active and timeout > 0:
-        try:
-            run_sync(executions.wait_closed(crisis.workflow_id, min(timeout, MAX_WAIT_SECONDS)))
-        except (TemporalUnavailable, RPCError) as exc:
-            logger.warning("Cannot wait for crisis %s: %s", crisis.crisis_id, exc)
+        run_sync(_wait_closed(crisis, timeout))
     crisis = refresh_crisis(crisis)
     return crisis, not crisis.is_active
+
+
+async def await_crisis(
+    crisis: Crisis, *, timeout: float, user: AbstractBaseUser
+) -> tuple[Crisis, bool]:
+    """Wait as `wait_for_crisis` does, on the caller's event loop, in one of `user`'s slots.
+
+    The long-poll of the API: no thread waits, and a user has at most AURA_MAX_OPEN_WAITS open.
+
+    Raises:
+        TooManyOpenWaits: when the user has that many waits open already.
+    """
+    await crisis.arefresh_from_db()
+    if crisis.is_active and timeout > 0:
+        async with waits.holding_slot(user, workflow_id=crisis.workflow_id, timeout=timeout):
+            await _wait_closed(crisis, timeout)
+    crisis = await sync_to_async(refresh_crisis)(crisis)
+    return crisis, not crisis.is_active
+
+
+async def _wait_closed(crisis: Crisis, timeout: float) -> None:
+    try:
+        await executions.wait_closed(crisis.workflow_id, min(timeout, MAX_WAIT_SECONDS))
+    except (TemporalUnavailable, RPCError) as exc:
+        logger.warning("Cannot wait for crisis %s: %s", crisis.crisis_id, exc)

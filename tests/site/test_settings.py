@@ -67,6 +67,7 @@ def test_production_configuration_passes_check_deploy() -> None:
             {"AURA_ALLOW_SLICE_COMMANDS": "maybe"},
             "AURA_ALLOW_SLICE_COMMANDS must be a boolean (1/0, true/false), not 'maybe'.",
         ),
+        ({"AURA_MAX_OPEN_WAITS": "0"}, "AURA_MAX_OPEN_WAITS must be at least 1."),
         (
             {"AURA_THROTTLE_WRITES": "lots"},
             "AURA_THROTTLE_WRITES must be a rate such as 120/min (per s, min, hour or day) "
@@ -107,6 +108,24 @@ def setting(name: str, **env: str) -> str:
     result = manage("shell", "-c", code, **env)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip().splitlines()[-1]
+
+
+def test_the_open_wait_cap_and_the_database_pool_come_from_the_environment() -> None:
+    code = (
+        "from django.conf import settings; from django.db import connection; "
+        "print(settings.AURA_MAX_OPEN_WAITS, connection.settings_dict['CONN_MAX_AGE'], "
+        "connection.settings_dict['OPTIONS'].get('pool'))"
+    )
+
+    def shown(**env: str) -> str:
+        result = manage("shell", "-c", code, **env)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip().splitlines()[-1]
+
+    assert shown() == "5 60 None"
+    assert shown(AURA_MAX_OPEN_WAITS="12", DATABASE_POOL_SIZE="7") == (
+        "12 0 {'min_size': 1, 'max_size': 7, 'timeout': 10}"
+    )
 
 
 PRODUCTION = {
