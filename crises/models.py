@@ -11,10 +11,12 @@ from crises.validation import MAX_FIELD_LENGTH, MAX_TARGET_LENGTH
 
 
 class CrisisStatus(models.TextChoices):
+    """Labels are capitalised like every status label in the admin; values are the API's."""
+
     INITIATED = "initiated"
     RUNNING = "running"
     COMPLETED = "completed"
-    PARTIAL_FAILURE = "partial_failure", "partial failure"
+    PARTIAL_FAILURE = "partial_failure", "Partial failure"
     FAILED = "failed"
     CANCELLED = "cancelled"
 
