@@ -106,7 +106,16 @@ class Crisis(models.Model):
                 name="crises_unique_idempotency_key",
             ),
         ]
-        indexes = [models.Index(fields=["target", "-started_at"])]
+        indexes = [
+            models.Index(fields=["target", "-started_at"]),
+            # The dashboard: finished per hour by status, and the latest failures.
+            models.Index(fields=["status", "completed_at"], name="crises_status_completed"),
+            models.Index(
+                fields=["-completed_at"],
+                condition=Q(status__in=["failed", "partial_failure"]),
+                name="crises_latest_failures",
+            ),
+        ]
         permissions = [("terminate_crisis", "Can terminate a crisis's workflow")]
 
     def __str__(self) -> str:
