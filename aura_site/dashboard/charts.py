@@ -101,6 +101,8 @@ def hourly_chart(
                 Tick(round(x0 + group / 2 - 2, 1), height - bottom + 16, f"{hour:%H}:00")
             )
     for fraction in (0, 0.5, 1):
+        if not float(highest * fraction).is_integer():
+            continue  # counts are whole: no "0.5" on the axis
         chart.y_ticks.append(
             Tick(
                 left - 6,

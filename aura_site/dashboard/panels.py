@@ -97,7 +97,9 @@ def visible_panels(request: HttpRequest) -> list[tuple[Panel, dict[str, Any]]]:
     ]
 
 
-def status_counts(queryset: QuerySet, choices: list[tuple[str, str]], changelist: str):
+def status_counts(
+    queryset: QuerySet, choices: list[tuple[str, str]], changelist: str
+) -> list[StatusCount]:
     """Return how many rows are in each status, each linking to the filtered changelist."""
     counts = dict(queryset.order_by().values_list("status").annotate(n=Count("pk")))
     url = reverse(changelist)

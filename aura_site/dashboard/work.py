@@ -2,6 +2,7 @@
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -41,7 +42,7 @@ def _pending(request: HttpRequest) -> dict:
 
 def _queues(request: HttpRequest) -> dict:
     states, error = queues.task_queues()
-    return {"queues": states, "error": error}
+    return {"queues": states, "error": error, "address": settings.TEMPORAL_ADDRESS}
 
 
 def register_panels() -> None:

@@ -90,7 +90,7 @@ def test_temporal_down_still_renders(admin_client: DjangoClient, temporal_down) 
     response = admin_client.get(INDEX)
     assert response.status_code == 200
     queues = panel(response.content.decode(), "task-queues")
-    assert "Temporal cannot be reached" in queues and "127.0.0.1:1" in queues
+    assert "Temporal at 127.0.0.1:1 cannot be reached" in queues and "Connection refused" in queues
 
 
 @pytest.mark.django_db
