@@ -13,6 +13,7 @@ from django.conf import settings
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
 from temporalio.service import RPCError
 
 from aura_site.temporal import TemporalUnavailable, get_client, run_sync
@@ -41,8 +42,7 @@ def queue_names() -> list[str]:
     return [settings.TEMPORAL_TASK_QUEUE, settings.CRISIS_TASK_QUEUE]
 
 
-async def _describe(name: str, kind: str) -> QueueState:
-    client = await get_client()
+async def _describe(client: Client, name: str, kind: str) -> QueueState:
     response = await client.workflow_service.describe_task_queue(
         DescribeTaskQueueRequest(
             namespace=client.namespace,
@@ -68,9 +68,14 @@ async def describe_queues(names: list[str]) -> list[QueueState]:
     Raises:
         TemporalUnavailable: Temporal cannot be reached or did not answer in time.
     """
-    calls = [_describe(name, kind) for name in names for kind in _KINDS]
+
+    async def describe_all() -> list[QueueState]:
+        client = await get_client()  # once: concurrent first calls would each connect
+        calls = [_describe(client, name, kind) for name in names for kind in _KINDS]
+        return list(await asyncio.gather(*calls))
+
     try:
-        return list(await asyncio.wait_for(asyncio.gather(*calls), TIMEOUT_SECONDS))
+        return await asyncio.wait_for(describe_all(), TIMEOUT_SECONDS)
     except TimeoutError as exc:
         raise TemporalUnavailable(f"no answer within {TIMEOUT_SECONDS:g} s") from exc
     except RPCError as exc:

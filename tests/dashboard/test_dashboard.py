@@ -3,6 +3,8 @@
 import asyncio
 import datetime as dt
 import re
+import socket
+import time
 import uuid
 
 import pytest
@@ -208,3 +210,21 @@ async def test_task_queues_show_backlog_and_pollers(
         assert idle_row and '<td class="backlog">2</td>' in idle_row.group(0), queues
         assert "no worker polls it" in idle_row.group(0)
         assert served_row and temporal.identity() in served_row.group(0), queues
+
+
+@pytest.mark.django_db
+def test_a_silent_temporal_costs_the_page_two_seconds(
+    admin_client: DjangoClient, settings
+) -> None:
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        settings.TEMPORAL_ADDRESS = f"127.0.0.1:{silent.getsockname()[1]}"
+        temporal.set_client(None)
+        started = time.perf_counter()
+        response = admin_client.get(INDEX)
+        elapsed = time.perf_counter() - started
+    temporal.set_client(None)
+    assert response.status_code == 200
+    assert "no answer within 2 s" in panel(response.content.decode(), "task-queues")
+    assert 1.9 < elapsed < 5
