@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("crises", "0003_capitalised_status_labels"),
+        ("crises", "0004_capitalised_status_labels"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("crises", "0002_rerun_of_and_terminate_permission"),
+        ("crises", "0003_crisisschedule"),
     ]
 
     operations = [
