@@ -9,11 +9,13 @@ class AuditConfig(AppConfig):
     def ready(self) -> None:
         from audit import checks  # noqa: F401  (registers the system checks)
         from audit.activities import query_audit_events, record_audit_event
+        from audit.dashboard import register_panels
         from audit.trails import init_worker_trail
         from audit.workflows import AuditLogWorkflow
         from workers import registry
 
         registry.on_worker_start(init_worker_trail)
+        register_panels()
         # The audit activities, and the audit workflows of the `temporal` trail, live on the
         # Aura protocol queue, beside the epoch workflows.
         registry.register(

@@ -126,3 +126,21 @@ class ChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq}"
+
+
+class AuditVerification(models.Model):
+    """One run of `verify_audit`: when, how far it got, and the first broken row if any."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    rows_checked = models.BigIntegerField()
+    intact = models.BooleanField()
+    broken_seq = models.BigIntegerField(null=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-finished_at"]
+
+    def __str__(self) -> str:
+        state = "intact" if self.intact else f"broken at #{self.broken_seq}"
+        return f"{self.finished_at:%Y-%m-%d %H:%M} {state} ({self.rows_checked} rows)"

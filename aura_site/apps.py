@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class AuraSiteConfig(AppConfig):
@@ -7,3 +8,13 @@ class AuraSiteConfig(AppConfig):
 
     def ready(self) -> None:
         from aura_site import checks  # noqa: F401  (registers the system checks)
+        from aura_site.dashboard.work import register_panels
+
+        register_panels()
+
+
+class AuraAdminConfig(admin_apps.AdminConfig):
+    """The admin app, its default site the one with the operator dashboard."""
+
+    default = False  # named in INSTALLED_APPS; aura_site's own config stays the default here
+    default_site = "aura_site.dashboard.site.AuraAdminSite"

@@ -19,10 +19,6 @@ api_v1 = [
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
 ]
 
-admin.site.site_header = "Aura administration"
-admin.site.site_title = "Aura"
-admin.site.index_title = "Crises, epochs and the audit trail"
-
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

@@ -23,7 +23,7 @@ from crises import (
 from crises.api.serializers import CrisisSerializer
 from crises.exceptions import InvalidCrisisRequest
 from crises.forms import MissionFormSet, TriggerForm, missions_from
-from crises.models import Crisis, CrisisStatus
+from crises.models import Crisis, CrisisStatus, PhaseStatus
 
 
 def _duration(delta) -> str:
@@ -243,6 +243,9 @@ class CrisisAdmin(admin.ModelAdmin):
         data = dict(CrisisSerializer(crisis).data)
         data["active"] = crisis.is_active
         data["duration"] = _duration(crisis.duration)
+        # The page shows labels; the record keeps the API's machine values.
+        data["status_labels"] = dict(CrisisStatus.choices)
+        data["phase_status_labels"] = dict(PhaseStatus.choices)
         return JsonResponse(data)
 
     def cancel_view(self, request: HttpRequest, object_id: str) -> HttpResponseRedirect:

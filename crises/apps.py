@@ -19,14 +19,22 @@ class CrisesConfig(AppConfig):
 
     def ready(self) -> None:
         from audit import subjects
+        from aura_site.dashboard import panels as dashboard
         from aura_site.runs import outbox
         from crises import checks  # noqa: F401  (registers the system checks)
         from crises.activities import ACTIVITIES, SCHEDULE_ACTIVITIES
+        from crises.dashboard import register_panels
         from crises.services import SUBJECT_KIND, close_unstarted, schedules
         from crises.workflows import CrisisResponseWorkflow, ScheduledCrisisWorkflow
         from workers import registry
 
         outbox.register(SUBJECT_KIND, on_failed=close_unstarted)
+        dashboard.register_subject(
+            SUBJECT_KIND,
+            view_permission="crises.view_crisis",
+            changelist="admin:crises_crisis_changelist",
+        )
+        register_panels()
         subjects.register(SUBJECT_KIND, view_permission="crises.view_crisis")
         subjects.register(schedules.SUBJECT_KIND, view_permission="crises.view_crisisschedule")
 

@@ -11,10 +11,12 @@ from crises.validation import MAX_FIELD_LENGTH, MAX_SCHEDULE_NAME_LENGTH, MAX_TA
 
 
 class CrisisStatus(models.TextChoices):
+    """Labels are capitalised like every status label in the admin; values are the API's."""
+
     INITIATED = "initiated"
     RUNNING = "running"
     COMPLETED = "completed"
-    PARTIAL_FAILURE = "partial_failure", "partial failure"
+    PARTIAL_FAILURE = "partial_failure", "Partial failure"
     FAILED = "failed"
     CANCELLED = "cancelled"
 
@@ -170,7 +172,16 @@ class Crisis(models.Model):
                 name="crises_unique_idempotency_key",
             ),
         ]
-        indexes = [models.Index(fields=["target", "-started_at"])]
+        indexes = [
+            models.Index(fields=["target", "-started_at"]),
+            # The dashboard: finished per hour by status, and the latest failures.
+            models.Index(fields=["status", "completed_at"], name="crises_status_completed"),
+            models.Index(
+                fields=["-completed_at"],
+                condition=Q(status__in=["failed", "partial_failure"]),
+                name="crises_latest_failures",
+            ),
+        ]
         permissions = [("terminate_crisis", "Can terminate a crisis's workflow")]
 
     def __str__(self) -> str:

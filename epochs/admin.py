@@ -73,7 +73,7 @@ class PhaseFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         return [(p.value, f"{p.value} {PHASE_SPECS[p].name}") for p in PHASES] + [
-            (PhaseId.Complete.value, "complete")
+            (PhaseId.Complete.value, "Complete")
         ]
 
     def queryset(self, request, queryset):

@@ -14,15 +14,23 @@ class EpochsConfig(AppConfig):
         from django.core.checks import register
 
         from audit import subjects
+        from aura_site.dashboard import panels as dashboard
         from aura_site.runs import outbox
         from epochs.activities import ACTIVITIES
         from epochs.checks import check_epoch_settings
+        from epochs.dashboard import register_panels
         from epochs.services import SUBJECT_KIND, close_unstarted, mark_started
         from epochs.workflows import EpochWorkflow, ReviewPhaseWorkflow, SliceWorkflow
         from workers import registry
 
         register(check_epoch_settings)
         outbox.register(SUBJECT_KIND, on_failed=close_unstarted, on_started=mark_started)
+        dashboard.register_subject(
+            SUBJECT_KIND,
+            view_permission="epochs.view_epoch",
+            changelist="admin:epochs_epoch_changelist",
+        )
+        register_panels()
         subjects.register(SUBJECT_KIND, view_permission="epochs.view_epoch")
 
         # Same queue as the audit activities the workflows call.

@@ -24,8 +24,13 @@ def _choices(enum: type[StrEnum]) -> list[tuple[str, str]]:
     return [(member.value, member.value) for member in enum]
 
 
+def _status_choices(enum: type[StrEnum]) -> list[tuple[str, str]]:
+    """Return choices labelled as every status reads in the admin: capitalised."""
+    return [(member.value, member.value.capitalize()) for member in enum]
+
+
 PHASE_CHOICES = [(p.value, f"{p.value} {PHASE_SPECS[p].name}") for p in PHASE_SPECS] + [
-    (PhaseId.Complete.value, "complete")
+    (PhaseId.Complete.value, "Complete")
 ]
 
 
@@ -191,7 +196,7 @@ class EpochSlice(models.Model):
     slice_id = models.CharField(max_length=200)
     mode = models.CharField(max_length=16, choices=_choices(SliceMode))
     command = models.TextField(blank=True)
-    status = models.CharField(max_length=16, choices=_choices(SliceStatus))
+    status = models.CharField(max_length=16, choices=_status_choices(SliceStatus))
     workflow_id = models.CharField(max_length=255, blank=True)
     output = models.TextField(blank=True)
     error = models.TextField(blank=True)

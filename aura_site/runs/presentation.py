@@ -29,8 +29,19 @@ def waiting_badge(record: Any) -> SafeString:
     start = getattr(record, "start_json", None) or {}
     if start.get("state") != StartIntent.State.PENDING:
         return mark_safe("")
+    return _badge(start.get("attempts", 0), start.get("last_error", ""))
+
+
+def intent_badge(intent: StartIntent) -> SafeString:
+    """Return the same badge for a pending start intent itself (the dashboard lists them)."""
+    if not intent.is_pending:
+        return mark_safe("")
+    return _badge(intent.attempts, intent.last_error)
+
+
+def _badge(attempts: int, last_error: str) -> SafeString:
     return format_html(
         '<span class="start-pending" title="{}">waiting to start (attempt {})</span>',
-        start.get("last_error") or "not tried yet",
-        start.get("attempts", 0),
+        last_error or "not tried yet",
+        attempts,
     )

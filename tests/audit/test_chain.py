@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.db import ProgrammingError, connection, transaction
 
 from audit.chain import canonical_row, row_hash, verify_chain
-from audit.models import GENESIS_HASH, AuditEvent, ChainHead
+from audit.models import GENESIS_HASH, AuditEvent, AuditVerification, ChainHead
 from audit.services import record_event
 
 pytestmark = pytest.mark.django_db
@@ -121,6 +121,25 @@ def _raw(sql: str) -> None:
 def test_verify_audit_proves_an_intact_chain() -> None:
     record(5)
     assert verify() == "Audit chain intact: 5 rows verified.\n"
+
+
+def test_verify_audit_keeps_each_run() -> None:
+    record(5)
+    verify()
+    events = record(1)
+    tamper("UPDATE {table} SET payload = '{{\"n\": 99}}' WHERE seq = 6", [])
+    with pytest.raises(CommandError):
+        verify()
+    latest, first = AuditVerification.objects.all()
+    assert (first.intact, first.rows_checked, first.broken_seq, first.reason) == (
+        True,
+        5,
+        None,
+        "",
+    )
+    assert (latest.intact, latest.rows_checked, latest.broken_seq) == (False, 5, events[0].seq)
+    assert latest.reason == "contents do not match the stored hash"
+    assert first.started_at <= first.finished_at <= latest.started_at <= latest.finished_at
 
 
 def test_verify_audit_on_an_empty_trail() -> None:

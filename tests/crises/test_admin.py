@@ -155,6 +155,20 @@ def test_cancel_a_running_crisis_from_its_page(
     admin_page.wait_for_selector("#crisis-status.crisis-status-cancelled", timeout=20_000)
     screenshot("cancelled")
     statuses = admin_page.locator("[data-field=status]").all_inner_texts()
-    assert statuses == ["completed", "skipped", "skipped"]
+    assert statuses == ["Completed", "Skipped", "Skipped"]
     assert "crisis_cancelled" in admin_page.inner_text("#crisis-events")
     assert "user:admin" in admin_page.inner_text("#crisis-events")
+
+
+@pytest.mark.django_db
+def test_status_labels_are_capitalised_everywhere(admin_client: Client, crisis: Crisis) -> None:
+    make_crisis("crisis-bravo-2", "bravo", "partial_failure", dt.datetime.now(dt.UTC))
+    listing = admin_client.get(LIST).content.decode()
+    assert "Partial failure" in listing and "partial failure" not in listing
+    detail = admin_client.get(f"{LIST}{crisis.pk}/change/").content.decode()
+    assert re.search(r'id="crisis-status"[^>]*>Running<', detail)
+    assert re.search(r'crisis-status-failed">Failed<', detail)
+    data = admin_client.get(f"{LIST}{crisis.pk}/progress.json").json()
+    assert data["status"] == "running" and data["status_labels"]["partial_failure"] == (
+        "Partial failure"
+    )

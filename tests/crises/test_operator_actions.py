@@ -335,7 +335,7 @@ def test_stuck_work_terminate_and_rerun_in_the_browser(
     admin_page.fill("#crisis-terminate-reason", "agent retired")
     admin_page.click("#crisis-terminate")
     admin_page.get_by_text(f"Crisis {crisis.crisis_id} terminated.").wait_for()
-    assert admin_page.inner_text("#crisis-status") == "failed"
+    assert admin_page.inner_text("#crisis-status") == "Failed"
     assert admin_page.inner_text("#crisis-error") == "terminated by user:admin: agent retired"
     assert "crisis_terminated" in admin_page.inner_text("#crisis-events")
     screenshot("terminated")

@@ -162,7 +162,7 @@ def test_cancel_from_the_epoch_page_in_the_browser(
     admin_page.fill("#epoch-cancel-reason", "superseded by e-2")
     admin_page.click("#epoch-cancel")
     admin_page.get_by_text("Epoch e-browser cancelled.").wait_for()
-    assert admin_page.inner_text("#epoch-status") == "cancelled"
+    assert admin_page.inner_text("#epoch-status") == "Cancelled"
     assert admin_page.locator("#epoch-cancel").count() == 0
     assert "epoch_cancelled" in admin_page.inner_text("#audit-events")
     assert "superseded by e-2" in admin_page.inner_text("#epoch-last-error")

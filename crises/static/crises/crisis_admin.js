@@ -18,8 +18,8 @@
     return;
   }
 
-  function setStatus(element, status) {
-    element.textContent = status;
+  function setStatus(element, status, labels) {
+    element.textContent = labels[status] || status;
     element.className = "crisis-status crisis-status-" + status;
   }
 
@@ -28,7 +28,7 @@
   }
 
   function render(record) {
-    setStatus(document.getElementById("crisis-status"), record.status);
+    setStatus(document.getElementById("crisis-status"), record.status, record.status_labels);
     const done = record.summary.completed_phases + record.summary.failed_phases;
     const bar = document.getElementById("crisis-progress");
     bar.max = record.summary.total_phases;
@@ -42,7 +42,7 @@
       if (!row) {
         return;
       }
-      setStatus(row.querySelector('[data-field="status"] span'), phase.status);
+      setStatus(row.querySelector('[data-field="status"] span'), phase.status, record.phase_status_labels);
       row.querySelector('[data-field="attempts"]').textContent = phase.attempts;
       row.querySelector('[data-field="error"]').textContent = phase.error;
       row.querySelector('[data-field="timestamp"]').textContent = formatStamp(phase.timestamp);

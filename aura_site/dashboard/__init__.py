@@ -1,0 +1,1 @@
+"""The operator dashboard on the admin index: how Aura is doing, at one glance."""
