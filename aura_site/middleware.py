@@ -1,13 +1,38 @@
-"""Requests refused before any view runs: NUL characters in the URL, and over-long URLs."""
+"""Request middleware: API request metrics, and requests refused before any view runs (NUL
+characters in the URL, over-long URLs)."""
 
+import time
 from collections.abc import Callable
 from urllib.parse import unquote
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from aura_site import metrics
 from aura_site.api.problems import MalformedRequest, URITooLong
-from aura_site.api.views import refusal_response
+from aura_site.api.views import is_api, refusal_response
+
+_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+
+
+class RequestMetricsMiddleware:
+    """Count API requests and time them, labelled by route pattern (never the raw path, whose
+    ids would make a series per record), method and status."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not is_api(request):
+            return self.get_response(request)
+        started = time.perf_counter()
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        route = f"/{match.route}" if match is not None else "unmatched"
+        method = request.method if request.method in _METHODS else "other"
+        metrics.API_REQUESTS.labels(route, method, str(response.status_code)).inc()
+        metrics.API_REQUEST_SECONDS.labels(route, method).observe(time.perf_counter() - started)
+        return response
 
 
 class RequestLineMiddleware:

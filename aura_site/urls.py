@@ -6,6 +6,8 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
+from aura_site import monitoring
+
 api_v1 = [
     path("", include("audit.api.urls")),
     path("", include("crises.api.urls")),
@@ -24,6 +26,9 @@ admin.site.index_title = "Crises, epochs and the audit trail"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    path("metrics", monitoring.metrics_view, name="metrics"),
+    path("healthz", monitoring.healthz, name="healthz"),
+    path("readyz", monitoring.readyz, name="readyz"),
 ]
 
 handler400 = "aura_site.api.views.bad_request"

@@ -19,14 +19,17 @@ class CrisesConfig(AppConfig):
 
     def ready(self) -> None:
         from audit import subjects
+        from aura_site import metrics
         from aura_site.runs import outbox
         from crises import checks  # noqa: F401  (registers the system checks)
         from crises.activities import ACTIVITIES
+        from crises.metrics import CrisisCollector
         from crises.services import SUBJECT_KIND, close_unstarted
         from crises.workflows import CrisisResponseWorkflow
         from workers import registry
 
         outbox.register(SUBJECT_KIND, on_failed=close_unstarted)
+        metrics.register(CrisisCollector())
         subjects.register(SUBJECT_KIND, view_permission="crises.view_crisis")
 
         # `runworker` serves the crisis queue beside the Aura queue, whatever --task-queue says.

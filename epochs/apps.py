@@ -14,15 +14,18 @@ class EpochsConfig(AppConfig):
         from django.core.checks import register
 
         from audit import subjects
+        from aura_site import metrics
         from aura_site.runs import outbox
         from epochs.activities import ACTIVITIES
         from epochs.checks import check_epoch_settings
+        from epochs.metrics import EpochCollector
         from epochs.services import SUBJECT_KIND, close_unstarted, mark_started
         from epochs.workflows import EpochWorkflow, ReviewPhaseWorkflow, SliceWorkflow
         from workers import registry
 
         register(check_epoch_settings)
         outbox.register(SUBJECT_KIND, on_failed=close_unstarted, on_started=mark_started)
+        metrics.register(EpochCollector())
         subjects.register(SUBJECT_KIND, view_permission="epochs.view_epoch")
 
         # Same queue as the audit activities the workflows call.
