@@ -1,6 +1,7 @@
 """Request middleware: API request metrics, and requests refused before any view runs (NUL
 characters in the URL, over-long URLs)."""
 
+import re
 import time
 from collections.abc import Callable
 from urllib.parse import unquote
@@ -13,6 +14,18 @@ from aura_site.api.problems import MalformedRequest, URITooLong
 from aura_site.api.views import is_api, refusal_response
 
 _METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+_GROUP = re.compile(r"\(\?P<(\w+)>[^)]*\)")
+
+
+def route_label(request: HttpRequest) -> str:
+    """Return the URL pattern that served the request, e.g. `/api/v1/crises/{pk}/`.
+
+    Routers write their patterns as regular expressions: named groups become `{name}`.
+    """
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return "unmatched"
+    return "/" + _GROUP.sub(r"{\1}", match.route).replace("^", "").replace("$", "")
 
 
 class RequestMetricsMiddleware:
@@ -27,8 +40,7 @@ class RequestMetricsMiddleware:
             return self.get_response(request)
         started = time.perf_counter()
         response = self.get_response(request)
-        match = getattr(request, "resolver_match", None)
-        route = f"/{match.route}" if match is not None else "unmatched"
+        route = route_label(request)
         method = request.method if request.method in _METHODS else "other"
         metrics.API_REQUESTS.labels(route, method, str(response.status_code)).inc()
         metrics.API_REQUEST_SECONDS.labels(route, method).observe(time.perf_counter() - started)
