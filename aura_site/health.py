@@ -13,6 +13,7 @@ from typing import Any
 import psycopg
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
+from temporalio.service import RPCError
 
 from aura_site import temporal
 
@@ -54,19 +55,18 @@ def check_migrations() -> dict[str, Any]:
     return {"ok": True}
 
 
-async def _ping_temporal() -> None:
+async def _ping_temporal() -> bool:
     client = await temporal.get_client()
-    await client.service_client.check_health(timeout=timedelta(seconds=TIMEOUT_SECONDS))
+    return await client.service_client.check_health(timeout=timedelta(seconds=TIMEOUT_SECONDS))
 
 
 def check_temporal() -> dict[str, Any]:
     """Ask the Temporal frontend for its health within the timeout."""
     try:
-        temporal.run_sync(asyncio.wait_for(_ping_temporal(), TIMEOUT_SECONDS + 0.5))
-    except (temporal.TemporalUnavailable, RuntimeError, TimeoutError) as exc:
-        # RPCError is a RuntimeError; so is the core SDK's connect failure.
+        serving = temporal.run_sync(asyncio.wait_for(_ping_temporal(), TIMEOUT_SECONDS + 0.5))
+    except (temporal.TemporalUnavailable, RPCError, TimeoutError) as exc:
         return {"ok": False, "error": type(exc).__name__}
-    return {"ok": True}
+    return {"ok": True} if serving else {"ok": False, "error": "not serving"}
 
 
 CHECKS: dict[str, Callable[[], dict[str, Any]]] = {

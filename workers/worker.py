@@ -9,6 +9,7 @@ from datetime import timedelta
 from django.conf import settings
 from temporalio.client import Client
 from temporalio.runtime import Runtime
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from aura_site.runs.reconciler import run_reconciler
@@ -64,7 +65,7 @@ async def watch_server(client: Client, health: WorkerHealth) -> None:
             health.server_reachable = await client.service_client.check_health(
                 timeout=SERVER_CHECK_TIMEOUT
             )
-        except RuntimeError:  # RPCError: unreachable, or it timed out
+        except RPCError:  # unreachable, or it did not answer in time
             health.server_reachable = False
         await asyncio.sleep(SERVER_CHECK_INTERVAL_SECONDS)
 
