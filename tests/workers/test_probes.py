@@ -1,6 +1,8 @@
 """`runworker --metrics-bind` and `--health-bind` on a real worker process."""
 
 import asyncio
+import json
+import re
 import signal
 import time
 import uuid
@@ -8,6 +10,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from asgiref.sync import sync_to_async
+from django.core.management import call_command
+from django.test import AsyncClient
 from prometheus_client.parser import text_string_to_metric_families
 from temporalio.testing import WorkflowEnvironment
 
@@ -158,3 +163,41 @@ async def test_unready_while_its_temporal_server_is_down(probed_worker, tmp_path
         assert await worker.wait() == 0
     finally:
         server.stop()
+
+
+DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "aura.json"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_grafana_dashboard_names_only_metrics_a_real_scrape_has(
+    temporal_env: WorkflowEnvironment, probed_worker
+) -> None:
+    client, probes = temporal_env.client, Probes()
+    worker, queue = await start_worker(probed_worker, server_address(client), probes)
+    await client.execute_workflow(
+        SleepyWorkflow.run, 0.05, id=f"sleepy-{uuid.uuid4()}", task_queue=queue
+    )
+    # A nap that always fails, retried: the SDK's failure counter appears.
+    failing = await client.start_workflow(
+        SleepyWorkflow.run, -1.0, id=f"sleepy-{uuid.uuid4()}", task_queue=queue
+    )
+    deadline = time.monotonic() + 20
+    while "temporal_activity_execution_failed_total{" not in probes.scrape():
+        assert time.monotonic() < deadline, "no failed activity was counted"
+        await asyncio.sleep(0.2)
+    await failing.terminate("enough")
+    worker_scrape = probes.scrape()
+    await sync_to_async(call_command)("verify_audit", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    web = await AsyncClient().get("/metrics")
+    assert web.status_code == 200
+    scraped = metric_names(worker_scrape) | metric_names(web.content.decode())
+
+    dashboard = json.loads(DASHBOARD.read_text())
+    expressions = [
+        target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])
+    ]
+    referenced = set(re.findall(r"\b(?:aura|temporal|process)_[a-z0-9_]+", " ".join(expressions)))
+    assert len(referenced) >= 25
+    assert referenced - scraped == set()
+    worker.process.send_signal(signal.SIGTERM)
+    assert await worker.wait() == 0
