@@ -7,6 +7,7 @@ from drf_spectacular.views import (
 )
 
 from aura_site import monitoring
+from aura_site.api.codec import DecodeView, EncodeView
 
 api_v1 = [
     path("", include("audit.api.urls")),
@@ -29,6 +30,9 @@ urlpatterns = [
     path("metrics", monitoring.metrics_view, name="metrics"),
     path("healthz", monitoring.healthz, name="healthz"),
     path("readyz", monitoring.readyz, name="readyz"),
+    # The Temporal UI's codec server: it posts to `<endpoint>/encode` and `<endpoint>/decode`.
+    path("codec/encode", EncodeView.as_view(), name="codec-encode"),
+    path("codec/decode", DecodeView.as_view(), name="codec-decode"),
 ]
 
 handler400 = "aura_site.api.views.bad_request"

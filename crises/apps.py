@@ -22,15 +22,16 @@ class CrisesConfig(AppConfig):
         from aura_site import metrics
         from aura_site.runs import outbox
         from crises import checks  # noqa: F401  (registers the system checks)
-        from crises.activities import ACTIVITIES
+        from crises.activities import ACTIVITIES, SCHEDULE_ACTIVITIES
         from crises.metrics import CrisisCollector
-        from crises.services import SUBJECT_KIND, close_unstarted
-        from crises.workflows import CrisisResponseWorkflow
+        from crises.services import SUBJECT_KIND, close_unstarted, schedules
+        from crises.workflows import CrisisResponseWorkflow, ScheduledCrisisWorkflow
         from workers import registry
 
         outbox.register(SUBJECT_KIND, on_failed=close_unstarted)
         metrics.register(CrisisCollector())
         subjects.register(SUBJECT_KIND, view_permission="crises.view_crisis")
+        subjects.register(schedules.SUBJECT_KIND, view_permission="crises.view_crisisschedule")
 
         # `runworker` serves the crisis queue beside the Aura queue, whatever --task-queue says.
         registry.register(
@@ -39,4 +40,11 @@ class CrisesConfig(AppConfig):
             workflows=[CrisisResponseWorkflow],
             activities=ACTIVITIES,
             on_start=log_worker_start,
+        )
+        # The firings of crisis schedules record their crisis on the same queue.
+        registry.register(
+            "crisis",
+            name=lambda _task_queue: settings.CRISIS_TASK_QUEUE,
+            workflows=[ScheduledCrisisWorkflow],
+            activities=SCHEDULE_ACTIVITIES,
         )
