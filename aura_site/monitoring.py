@@ -9,6 +9,7 @@ import hmac
 import ipaddress
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
@@ -46,7 +47,16 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
             status=403,
             content_type="text/plain; charset=utf-8",
         )
-    return HttpResponse(metrics.scrape(), content_type=CONTENT_TYPE_LATEST)
+    try:
+        body = metrics.scrape()
+    except DatabaseError:
+        # No numbers rather than wrong ones: Prometheus records the failed scrape (`up` 0).
+        return HttpResponse(
+            "Unavailable: the database cannot be read.\n",
+            status=503,
+            content_type="text/plain; charset=utf-8",
+        )
+    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
 
 
 @never_cache

@@ -164,10 +164,13 @@ def test_readyz_follows_postgres_and_temporal(tmp_path: Path, throwaway_postgres
         assert body["checks"]["temporal"]["ok"] is True
         assert str(throwaway_postgres["state"]) not in json.dumps(body)
         assert web.get("/healthz").status_code == 200  # alive, only not ready
+        unreadable = web.get("/metrics")
+        assert unreadable.status_code == 503 and "aura_" not in unreadable.text
         throwaway_postgres["server"] = devstack.start_embedded_postgres(
             throwaway_postgres["state"]
         )
         web.wait_ready(200)
+        assert "aura_crises{" in web.get("/metrics").text
     finally:
         web.stop()
         temporal_server.stop()
