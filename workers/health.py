@@ -58,8 +58,15 @@ def _handler(health: WorkerHealth) -> type[BaseHTTPRequestHandler]:
 
 
 def start_health_server(host: str, port: int, health: WorkerHealth) -> ThreadingHTTPServer:
-    """Serve the probes on `host:port` from a daemon thread; return the server."""
-    server = ThreadingHTTPServer((host, port), _handler(health))
+    """Serve the probes on `host:port` from a daemon thread; return the server.
+
+    Raises:
+        ValueError: when nothing can listen there (port in use, unknown address).
+    """
+    try:
+        server = ThreadingHTTPServer((host, port), _handler(health))
+    except OSError as exc:
+        raise ValueError(f"--health-bind: cannot listen on {host}:{port}: {exc.strerror}") from exc
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="health", daemon=True).start()
     logger.info("Health probes on http://%s:%d/healthz and /readyz", host, port)

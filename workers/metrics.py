@@ -48,7 +48,11 @@ def _loopback_port() -> int:
 
 def start_metrics_server(host: str, port: int) -> tuple[Runtime, WSGIServer]:
     """Serve the metrics on `host:port`; return the SDK runtime every client must use, and the
-    server (to shut down)."""
+    server (to shut down).
+
+    Raises:
+        ValueError: when nothing can listen there (port in use, unknown address).
+    """
     sdk_address = f"127.0.0.1:{_loopback_port()}"
     runtime = Runtime(
         telemetry=TelemetryConfig(
@@ -59,6 +63,11 @@ def start_metrics_server(host: str, port: int) -> tuple[Runtime, WSGIServer]:
     registry = CollectorRegistry()
     registry.register(REGISTRY)  # process_*, python_gc_*, python_info
     registry.register(SdkMetricsCollector(f"http://{sdk_address}/metrics"))
-    server, _thread = start_http_server(port, addr=host, registry=registry)
+    try:
+        server, _thread = start_http_server(port, addr=host, registry=registry)
+    except OSError as exc:
+        raise ValueError(
+            f"--metrics-bind: cannot listen on {host}:{port}: {exc.strerror}"
+        ) from exc
     logger.info("Metrics on http://%s:%d/metrics", host, port)
     return runtime, server

@@ -4,6 +4,7 @@ import asyncio
 import json
 import re
 import signal
+import socket
 import time
 import uuid
 from pathlib import Path
@@ -201,3 +202,15 @@ async def test_grafana_dashboard_names_only_metrics_a_real_scrape_has(
     assert referenced - scraped == set()
     worker.process.send_signal(signal.SIGTERM)
     assert await worker.wait() == 0
+
+
+@pytest.mark.parametrize("flag", ["--metrics-bind", "--health-bind"])
+async def test_a_port_in_use_is_one_clear_line(probed_worker, flag: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        worker = probed_worker("sleepy", flag, f"127.0.0.1:{port}")
+        assert await worker.wait() == 1
+    assert f"CommandError: {flag}: cannot listen on 127.0.0.1:{port}: " in worker.log
+    assert "Traceback" not in worker.log
