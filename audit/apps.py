@@ -10,9 +10,13 @@ class AuditConfig(AppConfig):
         from audit import checks  # noqa: F401  (registers the system checks)
         from audit.activities import query_audit_events, record_audit_event
         from audit.dashboard import register_panels
+        from audit.metrics import AuditCollector
         from audit.trails import init_worker_trail
         from audit.workflows import AuditLogWorkflow
+        from aura_site import metrics
         from workers import registry
+
+        metrics.register(AuditCollector())
 
         registry.on_worker_start(init_worker_trail)
         register_panels()

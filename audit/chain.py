@@ -7,13 +7,11 @@ from dataclasses import dataclass
 from datetime import UTC
 
 from django.db import connection
-from django.utils import timezone
 
 from audit.models import (
     CANONICAL_FIELDS,
     GENESIS_HASH,
     AuditEvent,
-    AuditVerification,
     ChainHead,
 )
 
@@ -96,19 +94,3 @@ def verify_chain(batch_size: int = 5000) -> ChainReport:
             checked, head.seq, None, f"the chain head expects {head.seq} rows, found {checked}"
         )
     return ChainReport(checked)
-
-
-def verify_and_record(batch_size: int = 5000) -> ChainReport:
-    """Walk the chain and keep the outcome as an `AuditVerification` (the dashboard shows the
-    latest); return the report."""
-    started_at = timezone.now()
-    report = verify_chain(batch_size)
-    AuditVerification.objects.create(
-        started_at=started_at,
-        finished_at=timezone.now(),
-        rows_checked=report.checked,
-        intact=report.intact,
-        broken_seq=report.broken_seq,
-        reason=report.reason,
-    )
-    return report

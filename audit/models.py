@@ -129,18 +129,19 @@ class ChainHead(models.Model):
 
 
 class AuditVerification(models.Model):
-    """One run of `verify_audit`: when, how far it got, and the first broken row if any."""
+    """One run of `manage.py verify_audit`: when, how many rows, and whether the chain held."""
 
     started_at = models.DateTimeField()
-    finished_at = models.DateTimeField()
+    finished_at = models.DateTimeField(db_index=True)
     rows_checked = models.BigIntegerField()
     intact = models.BooleanField()
-    broken_seq = models.BigIntegerField(null=True)
+    broken_seq = models.BigIntegerField(null=True, blank=True)
     reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-finished_at"]
+        get_latest_by = "finished_at"
 
     def __str__(self) -> str:
-        state = "intact" if self.intact else f"broken at #{self.broken_seq}"
-        return f"{self.finished_at:%Y-%m-%d %H:%M} {state} ({self.rows_checked} rows)"
+        verdict = "intact" if self.intact else f"broken at #{self.broken_seq}"
+        return f"{self.finished_at:%Y-%m-%d %H:%M:%S}: {self.rows_checked} rows, {verdict}"

@@ -1,5 +1,6 @@
 """Typed readers for environment variables; an empty variable counts as unset."""
 
+import ipaddress
 import os
 import re
 from urllib.parse import urlsplit
@@ -59,6 +60,22 @@ def env_rate(name: str, default: str | None) -> str | None:
             f"{name} must be a rate such as 120/min (per s, min, hour or day) or off, not {raw!r}."
         )
     return raw
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def env_networks(name: str, default: list[str]) -> list[Network]:
+    """Return a comma-separated list of networks (CIDRs or single addresses)."""
+    networks = []
+    for item in env_list(name, default):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must list networks such as 10.0.0.0/8 or ::1, not {item!r}."
+            ) from None
+    return networks
 
 
 def origin(url: str) -> str:

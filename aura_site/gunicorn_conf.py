@@ -5,7 +5,9 @@ long-poll (`GET …/wait/`) then awaits Temporal on the loop instead of holding 
 request threads, and sync views run in a thread per request (Django's ASGI handler).
 """
 
+import os
 import sys
+import tempfile
 
 from uvicorn_worker import UvicornWorker
 
@@ -47,3 +49,27 @@ def worker_exit(server, worker) -> None:
     exiting = sys.exc_info()[1]
     code = exiting.code if isinstance(exiting, SystemExit) and isinstance(exiting.code, int) else 0
     temporal.exit_process(code)
+
+
+def on_starting(server) -> None:
+    """Give the workers an empty directory for prometheus-client's multiprocess mode.
+
+    Each worker process counts its own API requests into files there and `/metrics` adds them
+    up. Left-over files of an earlier run would add the old counts in, so they go first.
+    """
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
+        prefix="aura-prometheus-"
+    )
+    os.makedirs(directory, exist_ok=True)
+    for name in os.listdir(directory):
+        if name.endswith(".db"):
+            os.remove(os.path.join(directory, name))
+    # Set before any worker imports prometheus-client: it picks its value store on import.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+
+
+def child_exit(server, worker) -> None:
+    """Drop the live gauges of a worker that exited; its counters stay counted."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

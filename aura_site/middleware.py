@@ -1,9 +1,12 @@
-"""Middleware of our own: refusing bad request lines, and serving static files under ASGI.
+"""Middleware of our own: API request metrics, refusing bad request lines, and serving static
+files under ASGI.
 
-Both work sync and async: under ASGI a request then passes through without a thread of its
+Each works sync and async: under ASGI a request then passes through without a thread of its
 own, which is what lets a long-poll await Temporal on the event loop (gunicorn_conf.py).
 """
 
+import re
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import IO, Any
 from urllib.parse import unquote
@@ -13,8 +16,62 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from whitenoise.middleware import WhiteNoiseMiddleware
 
+from aura_site import metrics
 from aura_site.api.problems import MalformedRequest, URITooLong
-from aura_site.api.views import refusal_response
+from aura_site.api.views import is_api, refusal_response
+
+_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+_GROUP = re.compile(r"\(\?P<(\w+)>[^)]*\)")
+
+
+def route_label(request: HttpRequest) -> str:
+    """Return the URL pattern that served the request, e.g. `/api/v1/crises/{pk}/`.
+
+    Routers write their patterns as regular expressions: named groups become `{name}`.
+    """
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return "unmatched"
+    return "/" + _GROUP.sub(r"{\1}", match.route).replace("^", "").replace("$", "")
+
+
+class RequestMetricsMiddleware:
+    """Count API requests and time them, labelled by route pattern (never the raw path, whose
+    ids would make a series per record), method and status."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if iscoroutinefunction(self):
+            return self.__acall__(request)
+        if not is_api(request):
+            return self.get_response(request)
+        started = time.perf_counter()
+        response = self.get_response(request)
+        self.observe(request, response, started)
+        return response
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        if not is_api(request):
+            return await self.get_response(request)
+        started = time.perf_counter()
+        response = await self.get_response(request)
+        self.observe(request, response, started)
+        return response
+
+    @staticmethod
+    def observe(request: HttpRequest, response: HttpResponse, started: float) -> None:
+        route = route_label(request)
+        method = request.method if request.method in _METHODS else "other"
+        metrics.API_REQUESTS.labels(route, method, str(response.status_code)).inc()
+        metrics.API_REQUEST_SECONDS.labels(route, method).observe(time.perf_counter() - started)
+
 
 CHUNK_SIZE = 64 * 1024
 

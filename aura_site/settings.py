@@ -9,7 +9,16 @@ from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from aura_site import devstack
-from aura_site.env import env_bool, env_int, env_list, env_origins, env_rate, env_str, origin
+from aura_site.env import (
+    env_bool,
+    env_int,
+    env_list,
+    env_networks,
+    env_origins,
+    env_rate,
+    env_str,
+    origin,
+)
 from aura_site.payload_keys import parse_payload_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -56,6 +65,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so it times everything else and sees every answer, refusals included.
+    "aura_site.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "aura_site.middleware.RequestLineMiddleware",
@@ -254,6 +265,11 @@ AURA_CODEC_CORS_ORIGINS = env_origins(
 )
 
 AURA_AUDIT_TRAIL = env_str("AURA_AUDIT_TRAIL") or "postgres"
+
+# /metrics (aura_site/monitoring.py): the client addresses allowed (CIDRs, default loopback
+# only) and, when set, the bearer token a scrape must send as well.
+AURA_METRICS_ALLOW = env_networks("AURA_METRICS_ALLOW", ["127.0.0.0/8", "::1/128"])
+AURA_METRICS_TOKEN = env_str("AURA_METRICS_TOKEN")
 
 # Workflow starts go through an outbox (aura_site/runs): a start that fails for a passing
 # reason is retried by every runworker's reconciler, and given up (the record failed) after this.

@@ -17,6 +17,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from temporalio.client import Client
 from temporalio.converter import DataConverter
+from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
 from aura_site.codec import settings_data_converter
@@ -85,11 +86,15 @@ async def connect(
     api_key: str = "",
     attempts: int = 5,
     delay: float = 1.0,
+    runtime: Runtime | None = None,
 ) -> Client:
     """Connect to Temporal, retrying a few times before giving up with TemporalUnavailable.
 
     Every client of the app comes from here, so web, worker and commands share one data
     converter, the one `AURA_PAYLOAD_KEYS` configures.
+
+    `runtime` is the SDK's core runtime the client (and its workers) report metrics through;
+    the process's default one when None.
     """
     global _runtime_started
     _runtime_started = True
@@ -102,6 +107,7 @@ async def connect(
                 api_key=api_key or None,
                 identity=identity(),
                 data_converter=data_converter(),
+                runtime=runtime,
             )
         except RuntimeError as exc:  # the core SDK reports connect failures as RuntimeError
             if attempt == attempts:

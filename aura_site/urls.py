@@ -6,6 +6,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
+from aura_site import monitoring
 from aura_site.api.codec import DecodeView, EncodeView
 
 api_v1 = [
@@ -22,6 +23,9 @@ api_v1 = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    path("metrics", monitoring.metrics_view, name="metrics"),
+    path("healthz", monitoring.healthz, name="healthz"),
+    path("readyz", monitoring.readyz, name="readyz"),
     # The Temporal UI's codec server: it posts to `<endpoint>/encode` and `<endpoint>/decode`.
     path("codec/encode", EncodeView.as_view(), name="codec-encode"),
     path("codec/decode", DecodeView.as_view(), name="codec-decode"),

@@ -19,11 +19,13 @@ class CrisesConfig(AppConfig):
 
     def ready(self) -> None:
         from audit import subjects
+        from aura_site import metrics
         from aura_site.dashboard import panels as dashboard
         from aura_site.runs import outbox
         from crises import checks  # noqa: F401  (registers the system checks)
         from crises.activities import ACTIVITIES, SCHEDULE_ACTIVITIES
         from crises.dashboard import register_panels
+        from crises.metrics import CrisisCollector
         from crises.services import SUBJECT_KIND, close_unstarted, schedules
         from crises.workflows import CrisisResponseWorkflow, ScheduledCrisisWorkflow
         from workers import registry
@@ -35,6 +37,7 @@ class CrisesConfig(AppConfig):
             changelist="admin:crises_crisis_changelist",
         )
         register_panels()
+        metrics.register(CrisisCollector())
         subjects.register(SUBJECT_KIND, view_permission="crises.view_crisis")
         subjects.register(schedules.SUBJECT_KIND, view_permission="crises.view_crisisschedule")
 

@@ -14,11 +14,13 @@ class EpochsConfig(AppConfig):
         from django.core.checks import register
 
         from audit import subjects
+        from aura_site import metrics
         from aura_site.dashboard import panels as dashboard
         from aura_site.runs import outbox
         from epochs.activities import ACTIVITIES
         from epochs.checks import check_epoch_settings
         from epochs.dashboard import register_panels
+        from epochs.metrics import EpochCollector
         from epochs.services import SUBJECT_KIND, close_unstarted, mark_started
         from epochs.workflows import EpochWorkflow, ReviewPhaseWorkflow, SliceWorkflow
         from workers import registry
@@ -31,6 +33,7 @@ class EpochsConfig(AppConfig):
             changelist="admin:epochs_epoch_changelist",
         )
         register_panels()
+        metrics.register(EpochCollector())
         subjects.register(SUBJECT_KIND, view_permission="epochs.view_epoch")
 
         # Same queue as the audit activities the workflows call.

@@ -30,7 +30,22 @@ environment variables (used when the flag is not given; an empty value counts as
 Priority: explicit flag, then environment variable, then built-in default.
 The first SIGINT/SIGTERM drains (in-flight activities finish, then exit 0);
 a second one stops at once.
+
+--metrics-bind serves GET /metrics: the Temporal SDK's metrics (temporal_*) and the
+process's (process_*, python_*). --health-bind serves GET /healthz (200 while the
+worker polls, draining included) and GET /readyz (200 while it polls, is not draining
+and its Temporal server answers; else 503). See docs/operations.md.
 """
+
+Bind = tuple[str, int]
+
+
+def bind_address(value: str) -> Bind:
+    """Parse `HOST:PORT` (HOST may be empty for every interface)."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, e.g. 127.0.0.1:9464, not {value!r}")
+    return host.strip("[]") or "0.0.0.0", int(port)
 
 
 @dataclass(frozen=True)
@@ -45,6 +60,8 @@ class WorkerConfig:
     connect_attempts: int = 5
     verbose: bool = False
     reconcile: bool = True
+    metrics_bind: Bind | None = None
+    health_bind: Bind | None = None
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
 
@@ -109,6 +126,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="do not start pending workflow starts from this process (another worker does)",
     )
     parser.add_argument(
+        "--metrics-bind",
+        metavar="HOST:PORT",
+        type=bind_address,
+        help="serve Prometheus metrics (the Temporal SDK's and the process's) at "
+        "http://HOST:PORT/metrics (default: off)",
+    )
+    parser.add_argument(
+        "--health-bind",
+        metavar="HOST:PORT",
+        type=bind_address,
+        help="serve the /healthz and /readyz probes at http://HOST:PORT (default: off)",
+    )
+    parser.add_argument(
         "--verbose", action="store_true", help="log where each setting's value came from"
     )
 
@@ -133,6 +163,8 @@ def resolve(options: Mapping[str, object], environ: Mapping[str, str]) -> Worker
         connect_attempts=int(options.get("connect_attempts") or 5),
         verbose=bool(options.get("verbose")),
         reconcile=not options.get("no_reconciler"),
+        metrics_bind=options.get("metrics_bind"),
+        health_bind=options.get("health_bind"),
         sources=sources,
     )
 

@@ -7,16 +7,26 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
+from temporalio.client import Client
+from temporalio.runtime import Runtime
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from aura_site.runs.reconciler import run_reconciler
 from aura_site.temporal import connect, set_client, settings_tls
 from workers.conf import SOURCES, WorkerConfig
+from workers.health import WorkerHealth, start_health_server
 from workers.interceptors import worker_interceptors
+from workers.metrics import start_metrics_server
 from workers.registry import QueueRegistration, registered_queues, startup_hooks
 from workers.sandbox import compile_workflow_modules
 
 logger = logging.getLogger(__name__)
+
+# How often the readiness probe's view of the Temporal server is refreshed, and how long one
+# check may take.
+SERVER_CHECK_INTERVAL_SECONDS = 2.0
+SERVER_CHECK_TIMEOUT = timedelta(seconds=2)
 
 
 class StoppedAtOnce(Exception):
@@ -48,6 +58,18 @@ def log_sources(config: WorkerConfig) -> None:
         logger.info("  %-15s %r (from: %s)", f"{name}:", value, config.sources.get(name))
 
 
+async def watch_server(client: Client, health: WorkerHealth) -> None:
+    """Keep `health.server_reachable` current, for the readiness probe."""
+    while True:
+        try:
+            health.server_reachable = await client.service_client.check_health(
+                timeout=SERVER_CHECK_TIMEOUT
+            )
+        except RPCError:  # unreachable, or it did not answer in time
+            health.server_reachable = False
+        await asyncio.sleep(SERVER_CHECK_INTERVAL_SECONDS)
+
+
 async def serve(config: WorkerConfig, shutdown: asyncio.Event) -> None:
     """Serve the selected queues until `shutdown` is set, then drain and return."""
     if config.verbose:
@@ -57,12 +79,38 @@ async def serve(config: WorkerConfig, shutdown: asyncio.Event) -> None:
     for hook in startup_hooks():
         await hook(config)
 
+    servers = []
+    health = WorkerHealth()
+    try:
+        if config.health_bind:
+            servers.append(start_health_server(*config.health_bind, health))
+        runtime = None
+        if config.metrics_bind:
+            # The runtime must exist before the client: the client's workers report through it.
+            runtime, metrics_server = start_metrics_server(*config.metrics_bind)
+            servers.append(metrics_server)
+        await serve_queues(config, queues, shutdown, health, runtime)
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+
+
+async def serve_queues(
+    config: WorkerConfig,
+    queues: dict[str, QueueRegistration],
+    shutdown: asyncio.Event,
+    health: WorkerHealth,
+    runtime: Runtime | None,
+) -> None:
+    """Connect, run one Temporal worker per queue until `shutdown` is set, then drain."""
     client = await connect(
         config.server_address,
         namespace=config.namespace,
         tls=settings_tls(),
         api_key=settings.TEMPORAL_API_KEY,
         attempts=config.connect_attempts,
+        runtime=runtime,
     )
     # Activities that start or signal workflows use the worker's own connection.
     set_client(client)
@@ -93,6 +141,8 @@ async def serve(config: WorkerConfig, shutdown: asyncio.Event) -> None:
             config.server_address,
         )
     runs = [asyncio.create_task(worker.run()) for worker in workers]
+    health.polling = True
+    watch = asyncio.create_task(watch_server(client, health))
     stop = asyncio.create_task(shutdown.wait())
     # Pending workflow starts (the outbox) are every worker's job: they share the rows safely.
     reconciler = (
@@ -102,10 +152,13 @@ async def serve(config: WorkerConfig, shutdown: asyncio.Event) -> None:
         done, _ = await asyncio.wait([stop, *runs], return_when=asyncio.FIRST_COMPLETED)
         for task in done - {stop}:
             task.result()  # a worker that failed on its own: raise its error
+        health.draining = True
         await asyncio.gather(*(worker.shutdown() for worker in workers))
         await asyncio.gather(*runs)
         logger.info("Worker stopped: in-flight activities drained.")
     finally:
+        health.polling = False
+        watch.cancel()
         stop.cancel()
         if reconciler is not None:
             reconciler.cancel()

@@ -8,6 +8,8 @@ from temporalio import activity, workflow
 
 @activity.defn
 async def nap(seconds: float) -> str:
+    if seconds < 0:  # a nap that always fails: something to count as a failed activity
+        raise ValueError("cannot sleep a negative time")
     await asyncio.sleep(seconds)
     return "rested"
 

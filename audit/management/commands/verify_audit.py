@@ -1,13 +1,13 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from audit.chain import verify_and_record
+from audit.services import verify_and_record
 
 
 class Command(BaseCommand):
     help = (
         "Walk the audit trail's hash chain and prove it intact, or name the first row that was "
-        "altered or removed. Exits 1 when the chain is broken. Each run is kept: the admin "
-        "dashboard shows the latest."
+        "altered or removed. Exits 1 when the chain is broken. Every run is stored "
+        "(AuditVerification) for the metrics and the dashboard."
     )
 
     def handle(self, *args, **options) -> None:
