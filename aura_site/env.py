@@ -58,3 +58,13 @@ def env_rate(name: str, default: str | None) -> str | None:
             f"{name} must be a rate such as 120/min (per s, min, hour or day) or off, not {raw!r}."
         )
     return raw
+
+
+def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    """Return one of `choices` (case-insensitive), or `default` when the variable is unset."""
+    raw = env_str(name).strip().lower()
+    if not raw:
+        return default
+    if raw not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {raw!r}.")
+    return raw

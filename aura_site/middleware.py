@@ -1,11 +1,15 @@
-"""Requests refused before any view runs: NUL characters in the URL, and over-long URLs."""
+"""Request middleware: the request id, and URLs refused before any view runs."""
 
+import re
+import uuid
 from collections.abc import Callable
 from urllib.parse import unquote
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from aura_site import logs
 from aura_site.api.problems import MalformedRequest, URITooLong
 from aura_site.api.views import refusal_response
 
@@ -29,3 +33,46 @@ class RequestLineMiddleware:
         if "\x00" in request.path or "\x00" in unquote(request.META.get("QUERY_STRING", "")):
             return refusal_response(request, MalformedRequest("The URL contains a NUL character."))
         return self.get_response(request)
+
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# An incoming id is kept only when it is short and cannot forge a log line or a header.
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+def request_id_of(request: HttpRequest) -> str:
+    """Return the client's `X-Request-ID` when it is safe, else a new random id."""
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    return incoming if _SAFE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+
+
+class RequestIdMiddleware:
+    """Give every request an id: in the response's `X-Request-ID` and on every log record.
+
+    The id and the request (for its user, once authenticated) are bound in a context variable,
+    so they reach logs from sync views (WSGI) and async views (ASGI) alike.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable) -> None:
+        self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest):
+        if iscoroutinefunction(self):
+            return self.__acall__(request)
+        request_id = request_id_of(request)
+        with logs.bound(request_id=request_id, request=request):
+            response = self.get_response(request)
+        response[REQUEST_ID_HEADER] = request_id
+        return response
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        request_id = request_id_of(request)
+        with logs.bound(request_id=request_id, request=request):
+            response = await self.get_response(request)
+        response[REQUEST_ID_HEADER] = request_id
+        return response

@@ -2,6 +2,7 @@
 
 import asyncio
 import atexit
+import contextvars
 import logging
 import os
 import socket
@@ -19,6 +20,7 @@ from temporalio.client import Client
 from temporalio.converter import DataConverter
 from temporalio.service import TLSConfig
 
+from aura_site import tracing
 from aura_site.errors import Unavailable
 
 logger = logging.getLogger(__name__)
@@ -92,6 +94,8 @@ async def connect(
                 api_key=api_key or None,
                 identity=identity(),
                 data_converter=data_converter(),
+                # Workers built on this client inherit them (the tracing interceptor's too).
+                interceptors=tracing.client_interceptors(),
             )
         except RuntimeError as exc:  # the core SDK reports connect failures as RuntimeError
             if attempt == attempts:
@@ -148,16 +152,23 @@ def _client_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
+async def _in_context(context: contextvars.Context, coroutine: Coroutine[Any, Any, T]) -> T:
+    return await asyncio.get_running_loop().create_task(coroutine, context=context)
+
+
 def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run a Temporal call from sync code (views, commands, activities) and return its result.
 
     One long-lived event loop thread per process serves every such call: async_to_sync would
-    start a thread and an event loop for each one, on every request.
+    start a thread and an event loop for each one, on every request. The call runs in a copy
+    of the caller's context: contextvars do not cross `run_coroutine_threadsafe` on their own,
+    and the current trace span and the log context (request id, user) must.
     """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run_coroutine_threadsafe(coroutine, _client_loop()).result()
+        call = _in_context(contextvars.copy_context(), coroutine)
+        return asyncio.run_coroutine_threadsafe(call, _client_loop()).result()
     coroutine.close()
     raise RuntimeError("run_sync() cannot be called from a running event loop; await instead.")
 

@@ -19,15 +19,22 @@ class CrisesConfig(AppConfig):
 
     def ready(self) -> None:
         from audit import subjects
+        from aura_site import logs
         from aura_site.runs import outbox
         from crises import checks  # noqa: F401  (registers the system checks)
         from crises.activities import ACTIVITIES
         from crises.services import SUBJECT_KIND, close_unstarted
-        from crises.workflows import CrisisResponseWorkflow
+        from crises.workflows import WORKFLOW_ID_PREFIX, CrisisResponseWorkflow
         from workers import registry
 
         outbox.register(SUBJECT_KIND, on_failed=close_unstarted)
         subjects.register(SUBJECT_KIND, view_permission="crises.view_crisis")
+        # Log records of a crisis's workflow carry its `crisis_id`.
+        logs.register_subject(
+            [outbox.workflow_name(CrisisResponseWorkflow)],
+            "crisis_id",
+            lambda workflow_id: workflow_id.removeprefix(WORKFLOW_ID_PREFIX),
+        )
 
         # `runworker` serves the crisis queue beside the Aura queue, whatever --task-queue says.
         registry.register(
