@@ -2,7 +2,6 @@
 
 import asyncio
 import atexit
-import contextvars
 import logging
 import os
 import socket
@@ -152,23 +151,18 @@ def _client_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
-async def _in_context(context: contextvars.Context, coroutine: Coroutine[Any, Any, T]) -> T:
-    return await asyncio.get_running_loop().create_task(coroutine, context=context)
-
-
 def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run a Temporal call from sync code (views, commands, activities) and return its result.
 
     One long-lived event loop thread per process serves every such call: async_to_sync would
     start a thread and an event loop for each one, on every request. The call runs in a copy
-    of the caller's context: contextvars do not cross `run_coroutine_threadsafe` on their own,
-    and the current trace span and the log context (request id, user) must.
+    of the caller's context (`call_soon_threadsafe` copies it in the calling thread), so the
+    current trace span and the log context (request id, user) reach Temporal's interceptors.
     """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        call = _in_context(contextvars.copy_context(), coroutine)
-        return asyncio.run_coroutine_threadsafe(call, _client_loop()).result()
+        return asyncio.run_coroutine_threadsafe(coroutine, _client_loop()).result()
     coroutine.close()
     raise RuntimeError("run_sync() cannot be called from a running event loop; await instead.")
 

@@ -18,8 +18,6 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from temporalio.client import Interceptor
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
-MODES = ("off", "otlp")
-
 _interceptor: TracingInterceptor | None = None
 
 
