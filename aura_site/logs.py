@@ -13,6 +13,8 @@ from types import MappingProxyType
 from typing import Any
 
 from django.utils.functional import SimpleLazyObject
+from temporalio import activity as temporal_activity
+from temporalio import workflow as temporal_workflow
 
 FORMATS = ("text", "json")
 
@@ -118,6 +120,17 @@ def _add_access_fields(record: logging.LogRecord, atoms: Mapping[str, Any]) -> N
             setattr(record, name, value)
 
 
+def configure_temporal_loggers(log_format: str) -> None:
+    """Keep the workflow's and activity's details out of their messages in JSON logs.
+
+    temporalio's `workflow.logger` and `activity.logger` append them to every message as a
+    Python dict; in JSON they are fields already (`temporal_workflow`, `workflow_id`, ...).
+    """
+    json = log_format == "json"
+    temporal_workflow.logger.workflow_info_on_message = not json
+    temporal_activity.logger.activity_info_on_message = not json
+
+
 def logging_config(log_format: str, level: str) -> dict[str, Any]:
     """Return the `LOGGING` dict for `log_format` ("text" or "json") at root level `level`.
 
@@ -128,8 +141,9 @@ def logging_config(log_format: str, level: str) -> dict[str, Any]:
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
-            "rename_fields": {"asctime": "timestamp", "levelname": "level", "name": "logger"},
+            "fmt": "%(levelname)s %(name)s %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": True,  # ISO 8601, UTC
         },
     }
     loggers: dict[str, Any] = {
