@@ -78,6 +78,10 @@ class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         fields = dict(_context.get())
         request = fields.pop("request", None)
+        # Django's `django.request` records name their request once the middleware is done.
+        about = getattr(record, "request", None)
+        if request is None and hasattr(about, "request_id"):
+            request, fields["request_id"] = about, about.request_id
         if request is not None and (username := _username(request)):
             fields["user"] = username
         # workflow.logger and activity.logger put the execution's details in `extra`.

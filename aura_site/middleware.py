@@ -50,7 +50,8 @@ class RequestIdMiddleware:
     """Give every request an id: in the response's `X-Request-ID` and on every log record.
 
     The id and the request (for its user, once authenticated) are bound in a context variable,
-    so they reach logs from sync views (WSGI) and async views (ASGI) alike.
+    so they reach logs from sync views (WSGI) and async views (ASGI) alike. The id is also kept
+    on the request, for the records Django logs about it after the middleware returned.
     """
 
     sync_capable = True
@@ -64,14 +65,14 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest):
         if iscoroutinefunction(self):
             return self.__acall__(request)
-        request_id = request_id_of(request)
+        request.request_id = request_id = request_id_of(request)
         with logs.bound(request_id=request_id, request=request):
             response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request_id
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
-        request_id = request_id_of(request)
+        request.request_id = request_id = request_id_of(request)
         with logs.bound(request_id=request_id, request=request):
             response = await self.get_response(request)
         response[REQUEST_ID_HEADER] = request_id
