@@ -1,12 +1,13 @@
 """One trace from a REST request through Temporal (start, workflow, activities) to the SQL."""
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import User
-from django.db import connection
+from django.db import connections
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -26,18 +27,26 @@ MISSIONS = [
 
 
 @pytest.fixture
-def exporter(transactional_db: None) -> Iterator[InMemorySpanExporter]:
+def exporter() -> Iterator[InMemorySpanExporter]:
     """Trace into memory, as production traces into OTLP, for this test only."""
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracing.configure(provider)
-    # Connections opened before tracing was configured are not traced (production configures
-    # it at start-up): the test's next query opens a new one.
-    connection.close()
     yield exporter
     tracing.unconfigure()
     provider.shutdown()
+
+
+def post(api: APIClient) -> Any:
+    """Trigger a crisis on a thread of its own, so on a database connection opened after tracing
+    was configured (production configures it at start-up, before any connection)."""
+    try:
+        return api.post(
+            "/api/v1/crises/", {"target": "target-t", "missions": MISSIONS}, format="json"
+        )
+    finally:
+        connections.close_all()
 
 
 def only(spans: list[ReadableSpan], name: str) -> ReadableSpan:
@@ -50,6 +59,7 @@ def child_of(span: ReadableSpan, parent: ReadableSpan) -> bool:
     return span.parent is not None and span.parent.span_id == parent.context.span_id
 
 
+@pytest.mark.django_db(transaction=True)
 async def test_a_crisis_trigger_is_one_connected_trace(
     exporter: InMemorySpanExporter,
     temporal_env: Any,
@@ -69,9 +79,7 @@ async def test_a_crisis_trigger_is_one_connected_trace(
         async with run_worker(
             client, task_queue, workflows=[CrisisResponseWorkflow], activities=ACTIVITIES
         ):
-            response = await sync_to_async(api.post)(
-                "/api/v1/crises/", {"target": "target-t", "missions": MISSIONS}, format="json"
-            )
+            response = await asyncio.get_running_loop().run_in_executor(None, post, api)
             assert response.status_code == 201, response.content
             workflow_id = response.json()["workflow_id"]
             result = await client.get_workflow_handle(workflow_id).result()

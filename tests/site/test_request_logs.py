@@ -39,8 +39,12 @@ def json_logs(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], str]]
         capsys.readouterr()
         return lambda: capsys.readouterr().err
 
+    root = logging.getLogger()
+    stream = root.handlers[0].stream
     yield start
+    # Back to the settings' logging, on the stream it had (capsys's closes after this test).
     logging.config.dictConfig(django_settings.LOGGING)
+    root.handlers[0].setStream(stream)
 
 
 @pytest.fixture
