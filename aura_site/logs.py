@@ -121,7 +121,7 @@ def _add_access_fields(record: logging.LogRecord, atoms: Mapping[str, Any]) -> N
     for atom, name in _ACCESS_ATOMS.items():
         value = atoms.get(atom)
         if value not in (None, "-"):
-            setattr(record, name, value)
+            setattr(record, name, int(value) if name == "status" else value)
 
 
 def configure_temporal_loggers(log_format: str) -> None:

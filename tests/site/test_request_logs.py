@@ -187,5 +187,5 @@ def test_gunicorn_access_log_is_json_with_the_request_id(tmp_path: Path) -> None
     assert access[0]["request_id"] == "web-7"
     assert access[0]["method"] == "GET"
     assert access[0]["path"] == "/api/v1/crises/"
-    assert access[0]["status"] == "401"
+    assert access[0]["status"] == 401
     assert '"GET /api/v1/crises/?page=1 HTTP/1.1" 401' in access[0]["message"]
