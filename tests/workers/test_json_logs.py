@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from aura_site import logs
 from crises.inputs import CrisisRequest, CrisisResult, MissionPhase
 from crises.workflows import workflow_id_for
 from tests.conftest import database_url, server_address
@@ -102,3 +103,20 @@ async def test_worker_logs_are_json_with_the_workflow_and_the_failure_cause(
         "no exfil route"
     )
     assert "Traceback" in failure["exc_info"] and "no exfil route" in failure["exc_info"]
+
+
+@pytest.mark.parametrize(
+    ("workflow_type", "workflow_id", "subject"),
+    [
+        ("CrisisResponseWorkflow", "crisis-workflow-crisis-a-17", {"crisis_id": "crisis-a-17"}),
+        ("EpochWorkflow", "epoch-3f2a9c1d7b4e", {"epoch_id": "epoch-3f2a9c1d7b4e"}),
+        ("SliceWorkflow", "epoch-3f2a-slice-s-1", {"epoch_id": "epoch-3f2a"}),
+        ("ReviewPhaseWorkflow", "epoch-3f2a-review-p6-2", {"epoch_id": "epoch-3f2a"}),
+        ("SleepyWorkflow", "sleepy-1", {}),
+    ],
+)
+def test_log_fields_name_the_workflows_record(
+    workflow_type: str, workflow_id: str, subject: dict[str, str]
+) -> None:
+    fields = logs.workflow_fields(workflow_type, workflow_id, "run-1")
+    assert fields == {"workflow_id": workflow_id, "run_id": "run-1", **subject}
