@@ -117,8 +117,12 @@ def temporal_dev_server_args(
     db_filename: Path | None,
     namespace: str = "default",
     search_attributes: Mapping[str, str] | None = None,
+    codec_endpoint: str = "",
 ) -> list[str]:
-    """Return the `temporal server start-dev` arguments for the Aura dev server."""
+    """Return the `temporal server start-dev` arguments for the Aura dev server.
+
+    `codec_endpoint` points the Web UI at Aura's codec endpoint, to show encrypted payloads.
+    """
     args = ["server", "start-dev", "--ip", "127.0.0.1", "--port", str(port)]
     if namespace != "default":
         args += ["--namespace", namespace]
@@ -127,6 +131,8 @@ def temporal_dev_server_args(
     else:
         # No network here and no need for it: the news feed would only fail to load.
         args += ["--ui-port", str(ui_port), "--ui-disable-news-fetch"]
+        if codec_endpoint:
+            args += ["--ui-codec-endpoint", codec_endpoint]
     if db_filename is not None:
         args += ["--db-filename", str(db_filename)]
     for name, kind in (search_attributes or {}).items():
@@ -144,6 +150,7 @@ class TemporalDevServer:
     port: int = 7233
     ui_port: int = 8233
     search_attributes: Mapping[str, str] = field(default_factory=dict)
+    codec_endpoint: str = ""
     process: subprocess.Popen | None = None
 
     @property
@@ -159,6 +166,7 @@ class TemporalDevServer:
             ui_port=self.ui_port,
             db_filename=self.state_dir / "temporal.db",
             search_attributes=self.search_attributes,
+            codec_endpoint=self.codec_endpoint,
         )
         log = open(self.state_dir / "temporal.log", "ab")  # noqa: SIM115 (owned by the child)
         self.process = subprocess.Popen(

@@ -2,6 +2,7 @@
 
 import os
 import re
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -58,6 +59,28 @@ def env_rate(name: str, default: str | None) -> str | None:
             f"{name} must be a rate such as 120/min (per s, min, hour or day) or off, not {raw!r}."
         )
     return raw
+
+
+def origin(url: str) -> str:
+    """Return the origin (`scheme://host[:port]`) of `url`, or "" when it has none."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
+        return ""
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def env_origins(name: str, default: list[str]) -> list[str]:
+    """Return a comma-separated list of browser origins such as `https://ui.example.com`."""
+    origins = []
+    for item in env_list(name, default):
+        normalized = origin(item)
+        if not normalized or normalized != item.lower().rstrip("/"):
+            raise ImproperlyConfigured(
+                f"{name} must list origins such as https://temporal.example.com:8233 "
+                f"(scheme, host and port only), not {item!r}."
+            )
+        origins.append(normalized)
+    return origins
 
 
 def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:

@@ -55,11 +55,16 @@ class IdempotencyKeyReused(DomainError):
 
 
 class Unavailable(DomainError):
-    """A service the request needs (Temporal, the database) cannot be reached right now."""
+    """A service the request needs (Temporal, the database) cannot be reached right now.
+
+    The message may name the server and its error, for the log and the operator's terminal;
+    API clients get `public_detail` instead, which names nothing internal.
+    """
 
     status_code = 503
     code = "unavailable"
     title = "Service unavailable"
+    public_detail = "A service this request needs is not available; try again shortly."
 
 
 class StartRefused(Conflict):

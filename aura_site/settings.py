@@ -8,7 +8,17 @@ from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from aura_site import devstack, logs
-from aura_site.env import env_bool, env_choice, env_int, env_list, env_rate, env_str
+from aura_site.env import (
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_origins,
+    env_rate,
+    env_str,
+    origin,
+)
+from aura_site.payload_keys import parse_payload_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 STATE_DIR = Path(env_str("AURA_STATE_DIR", str(BASE_DIR / ".aura")))
@@ -230,6 +240,13 @@ TEMPORAL_TLS_KEY = env_str("TEMPORAL_TLS_KEY")
 TEMPORAL_TLS_CA = env_str("TEMPORAL_TLS_CA")
 TEMPORAL_API_KEY = env_str("TEMPORAL_API_KEY")
 TEMPORAL_UI_URL = env_str("TEMPORAL_UI_URL") or "http://127.0.0.1:8233"
+# Payload encryption (aura_site/codec.py, docs/payloads.md): `id:key,...`, the first key
+# encrypts, all decrypt; unset means payloads reach Temporal in plain JSON.
+AURA_PAYLOAD_KEYS = parse_payload_keys(env_str("AURA_PAYLOAD_KEYS"))
+# Browser origins allowed to call the codec endpoint (/codec/) with credentials: the Temporal UI.
+AURA_CODEC_CORS_ORIGINS = env_origins(
+    "AURA_CODEC_CORS_ORIGINS", [o for o in [origin(TEMPORAL_UI_URL)] if o]
+)
 
 AURA_AUDIT_TRAIL = env_str("AURA_AUDIT_TRAIL") or "postgres"
 

@@ -20,6 +20,7 @@ from temporalio.converter import DataConverter
 from temporalio.service import TLSConfig
 
 from aura_site import tracing
+from aura_site.codec import settings_data_converter
 from aura_site.errors import Unavailable
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ _runtime_started = False
 
 class TemporalUnavailable(Unavailable):
     """Raised when the Temporal server cannot be reached."""
+
+    public_detail = "The workflow service is not available; try again shortly."
 
     def __init__(self, message: str = "The workflow service is not available; try again shortly."):
         super().__init__(message)
@@ -63,8 +66,11 @@ def tls_config(*, cert: str = "", key: str = "", ca: str = "") -> TLSConfig | No
 
 
 def data_converter() -> DataConverter:
-    """Return how payloads are converted: every client, worker and replayer uses this one."""
-    return DataConverter.default
+    """Return how payloads are converted: every client, worker and replayer uses this one.
+
+    With `AURA_PAYLOAD_KEYS` set, it encrypts them (aura_site/codec.py).
+    """
+    return settings_data_converter()
 
 
 def identity() -> str:
@@ -81,7 +87,11 @@ async def connect(
     attempts: int = 5,
     delay: float = 1.0,
 ) -> Client:
-    """Connect to Temporal, retrying a few times before giving up with TemporalUnavailable."""
+    """Connect to Temporal, retrying a few times before giving up with TemporalUnavailable.
+
+    Every client of the app comes from here, so web, worker and commands share one data
+    converter, the one `AURA_PAYLOAD_KEYS` configures.
+    """
     global _runtime_started
     _runtime_started = True
     for attempt in range(1, attempts + 1):
@@ -196,5 +206,5 @@ def set_client(client: Client | None) -> None:
 
 @receiver(setting_changed)
 def _reset_client(*, setting: str, **kwargs: object) -> None:
-    if setting.startswith("TEMPORAL_"):
+    if setting.startswith("TEMPORAL_") or setting == "AURA_PAYLOAD_KEYS":
         set_client(None)

@@ -6,6 +6,8 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
+from aura_site.api.codec import DecodeView, EncodeView
+
 api_v1 = [
     path("", include("audit.api.urls")),
     path("", include("crises.api.urls")),
@@ -24,6 +26,9 @@ admin.site.index_title = "Crises, epochs and the audit trail"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    # The Temporal UI's codec server: it posts to `<endpoint>/encode` and `<endpoint>/decode`.
+    path("codec/encode", EncodeView.as_view(), name="codec-encode"),
+    path("codec/decode", DecodeView.as_view(), name="codec-decode"),
 ]
 
 handler400 = "aura_site.api.views.bad_request"

@@ -1,4 +1,5 @@
-"""The five crisis activities: the only place `CrisisResponseWorkflow` touches the world.
+"""The five crisis activities: the only place `CrisisResponseWorkflow` touches the world;
+and `record_scheduled_crisis`, the one of `ScheduledCrisisWorkflow`.
 
 Sync functions: they use the ORM, so they run on the worker's thread pool, wrapped by the
 DB-connection interceptor. Their names and log lines are part of the contract.
@@ -11,14 +12,17 @@ from temporalio.exceptions import ApplicationError, CancelledError
 
 from aura_site.temporal import identity
 from crises import agents, records
+from crises.exceptions import InvalidCrisisRequest
 from crises.inputs import (
     CrisisRequest,
     FinalizeCrisisInput,
     InitializeCrisisInput,
     LogMissionPhaseInput,
     PerformAgentMissionInput,
+    ScheduledCrisisInput,
 )
 from crises.models import CrisisPhase
+from crises.services import schedules
 from crises.validation import request_errors
 
 
@@ -139,6 +143,19 @@ def finalize_crisis_response(data: FinalizeCrisisInput) -> bool:
     return True
 
 
+@activity.defn(name="record_scheduled_crisis")
+def record_scheduled_crisis(request: ScheduledCrisisInput) -> str:
+    """Record and start the crisis of one schedule firing, once; return its crisis id."""
+    firing_id = activity.info().workflow_id or ""
+    try:
+        crisis_id = schedules.fire(request, firing_id=firing_id, actor=_actor())
+    except InvalidCrisisRequest as exc:
+        raise ApplicationError(str(exc), type="InvalidCrisisRequest", non_retryable=True) from None
+    activity.logger.info("Schedule %s fired crisis %s", request.schedule, crisis_id or "(none)")
+    return crisis_id
+
+
+# The seed's contract: the crisis workflow's five activities (the worker logs their count).
 ACTIVITIES = [
     validate_crisis_request,
     initialize_crisis_response,
@@ -146,3 +163,4 @@ ACTIVITIES = [
     log_mission_phase,
     finalize_crisis_response,
 ]
+SCHEDULE_ACTIVITIES = [record_scheduled_crisis]

@@ -16,7 +16,10 @@ from aura_site.errors import DomainError
 from aura_site.runs import outbox
 from aura_site.runs.admin_views import ReasonForm, confirm_bulk_action, stuck_work_page
 from aura_site.runs.presentation import start_message, waiting_badge
-from crises import services
+from crises import (
+    schedule_admin,  # noqa: F401  (registers the crisis schedule admin)
+    services,
+)
 from crises.api.serializers import CrisisSerializer
 from crises.exceptions import InvalidCrisisRequest
 from crises.forms import MissionFormSet, TriggerForm, missions_from
@@ -36,9 +39,18 @@ def _duration(delta) -> str:
 class CrisisAdmin(admin.ModelAdmin):
     """Triggering goes through crises.services; records are never edited or deleted here."""
 
-    list_display = ["crisis_id", "target", "status_badge", "progress", "started_at", "duration"]
-    list_filter = ["status", "started_at"]
-    search_fields = ["crisis_id", "workflow_id", "target", "initiated_by"]
+    list_display = [
+        "crisis_id",
+        "target",
+        "status_badge",
+        "progress",
+        "started_at",
+        "duration",
+        "schedule",
+    ]
+    list_select_related = ["schedule"]
+    list_filter = ["status", "started_at", "schedule"]
+    search_fields = ["crisis_id", "workflow_id", "target", "initiated_by", "schedule__name"]
     date_hierarchy = "started_at"
     ordering = ["-started_at"]
     list_per_page = 50

@@ -22,13 +22,18 @@ class CrisesConfig(AppConfig):
         from aura_site import logs
         from aura_site.runs import outbox
         from crises import checks  # noqa: F401  (registers the system checks)
-        from crises.activities import ACTIVITIES
-        from crises.services import SUBJECT_KIND, close_unstarted
-        from crises.workflows import WORKFLOW_ID_PREFIX, CrisisResponseWorkflow
+        from crises.activities import ACTIVITIES, SCHEDULE_ACTIVITIES
+        from crises.services import SUBJECT_KIND, close_unstarted, schedules
+        from crises.workflows import (
+            WORKFLOW_ID_PREFIX,
+            CrisisResponseWorkflow,
+            ScheduledCrisisWorkflow,
+        )
         from workers import registry
 
         outbox.register(SUBJECT_KIND, on_failed=close_unstarted)
         subjects.register(SUBJECT_KIND, view_permission="crises.view_crisis")
+        subjects.register(schedules.SUBJECT_KIND, view_permission="crises.view_crisisschedule")
         # Log records of a crisis's workflow carry its `crisis_id`.
         logs.register_subject(
             [outbox.workflow_name(CrisisResponseWorkflow)],
@@ -43,4 +48,11 @@ class CrisesConfig(AppConfig):
             workflows=[CrisisResponseWorkflow],
             activities=ACTIVITIES,
             on_start=log_worker_start,
+        )
+        # The firings of crisis schedules record their crisis on the same queue.
+        registry.register(
+            "crisis",
+            name=lambda _task_queue: settings.CRISIS_TASK_QUEUE,
+            workflows=[ScheduledCrisisWorkflow],
+            activities=SCHEDULE_ACTIVITIES,
         )

@@ -8,8 +8,10 @@ import time
 
 from django.test.utils import override_settings
 
+from audit.models import AuditEvent
 from crises import services
 from crises.models import CrisisPhase, PhaseStatus
+from crises.services import schedules
 from workers.histories import ScenarioError, scenario
 
 ACTOR = "record_histories"
@@ -74,3 +76,28 @@ def cancelled() -> str:
     if not ended:
         raise ScenarioError(f"crisis {crisis.crisis_id} did not end after its cancel")
     return crisis.workflow_id
+
+
+@scenario("crises", "scheduled-firing")
+def scheduled_firing() -> str:
+    """A paused schedule fired by hand: its ScheduledCrisisWorkflow records one crisis."""
+    schedule = schedules.create_schedule(
+        name="drill",
+        target="echo",
+        missions=services.cli_missions("echo", ["recon"]),
+        interval_seconds=3600,
+        paused=True,
+        actor=ACTOR,
+    )
+    schedules.trigger_schedule(schedule, actor=ACTOR)
+    fired = AuditEvent.objects.for_subject("crisis_schedule", schedule.name).filter(
+        event_type="schedule_fired"
+    )
+    deadline = time.monotonic() + 30
+    while not fired.exists():
+        if time.monotonic() > deadline:
+            raise ScenarioError(f"schedule {schedule.name} never fired")
+        time.sleep(0.05)
+    firing_id = fired.get().payload["firing_workflow_id"]
+    schedules.delete_schedule(schedule, actor=ACTOR)
+    return firing_id

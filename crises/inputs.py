@@ -82,3 +82,13 @@ class FinalizeCrisisInput:
     failed: int
     cancelled: bool = False
     error: str | None = None
+
+
+@dataclass
+class ScheduledCrisisInput:
+    """What a crisis schedule's every firing starts `ScheduledCrisisWorkflow` with."""
+
+    schedule: str
+    target: str
+    missions: list[MissionPhase]
+    initiated_by: str | None = None

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from crises.validation import MAX_FIELD_LENGTH, MAX_TARGET_LENGTH
+from crises.validation import MAX_FIELD_LENGTH, MAX_SCHEDULE_NAME_LENGTH, MAX_TARGET_LENGTH
 
 
 class CrisisStatus(models.TextChoices):
@@ -52,6 +52,64 @@ class CrisisQuerySet(models.QuerySet):
         )
 
 
+class ScheduleSyncState(models.TextChoices):
+    SYNCED = "synced"
+    PENDING = "pending"
+    ERROR = "error"
+
+
+class CrisisSchedule(models.Model):
+    """A recurring crisis (a drill): what it targets and when Temporal's schedule fires it.
+
+    Exactly one of `cron` and `interval_seconds` is set. The row is the truth; the Temporal
+    schedule follows it (crises/services/schedules.py), and `sync_state` says whether it does.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.SlugField(
+        max_length=MAX_SCHEDULE_NAME_LENGTH,
+        unique=True,
+        help_text="Letters, digits, - and _; names its Temporal schedule. Cannot change.",
+    )
+    target = models.CharField(max_length=MAX_TARGET_LENGTH)
+    missions = models.JSONField(default=list, help_text="The crisis missions, as when triggered.")
+    cron = models.CharField(max_length=200, blank=True, help_text="e.g. 0 9 * * mon-fri (UTC)")
+    interval_seconds = models.PositiveIntegerField(null=True, blank=True)
+    paused = models.BooleanField(default=False)
+    sync_state = models.CharField(
+        max_length=10, choices=ScheduleSyncState.choices, default=ScheduleSyncState.PENDING
+    )
+    sync_error = models.TextField(blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(cron="") & Q(interval_seconds__isnull=False))
+                | (~Q(cron="") & Q(interval_seconds__isnull=True)),
+                name="crises_schedule_cron_or_interval",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def every(self) -> str:
+        """Return the spec as an operator reads it."""
+        return self.cron or f"every {self.interval_seconds} s"
+
+
 class Crisis(models.Model):
     """A crisis response: its target, who started it, its status and its workflow."""
 
@@ -71,6 +129,14 @@ class Crisis(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+    )
+    schedule = models.ForeignKey(
+        CrisisSchedule,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="crises",
+        help_text="The recurring crisis that fired it, if any.",
     )
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     request_fingerprint = models.CharField(max_length=64, blank=True, editable=False)

@@ -13,6 +13,7 @@ MAX_TARGET_LENGTH = 200
 MAX_FIELD_LENGTH = 100  # phase_id, agent_id, action
 MAX_PHASES = 100
 MAX_PRIORITY = 1_000_000
+MAX_SCHEDULE_NAME_LENGTH = 100
 MISSION_FIELDS = ("phase_id", "agent_id", "action", "target")
 _LIMITS = {"phase_id": MAX_FIELD_LENGTH, "agent_id": MAX_FIELD_LENGTH, "action": MAX_FIELD_LENGTH}
 

@@ -1,4 +1,5 @@
-"""`CrisisResponseWorkflow`: a crisis's mission phases, in priority order, with retries.
+"""`CrisisResponseWorkflow`: a crisis's mission phases, in priority order, with retries;
+`ScheduledCrisisWorkflow`: one firing of a crisis schedule.
 
 No Django here: the workflow sandbox re-imports this module. Activities are called by name
 (their names are the contract), so this module does not import them either.
@@ -21,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         InitializeCrisisInput,
         LogMissionPhaseInput,
         PerformAgentMissionInput,
+        ScheduledCrisisInput,
     )
 
 WORKFLOW_ID_PREFIX = "crisis-workflow-"
@@ -196,3 +198,28 @@ class CrisisResponseWorkflow:
     @workflow.query
     def progress(self) -> CrisisProgress:
         return self._progress
+
+
+@workflow.defn
+class ScheduledCrisisWorkflow:
+    """One firing of a crisis schedule: record the crisis and start it, as a trigger does.
+
+    A Temporal Schedule starts workflows itself, but a crisis is recorded (with its audit
+    event and start intent) before its workflow starts, and `CrisisResponseWorkflow` must not
+    change. So a schedule's action starts this small workflow, whose one activity calls the
+    same trigger service as REST and the admin. Temporal gives each firing its own workflow
+    id (the action's id and the scheduled time), which the activity uses as the crisis's
+    idempotency key: a retried activity finds the crisis it made and starts nothing twice.
+
+    Returns the crisis id ("" when the schedule no longer exists in Aura).
+    """
+
+    @workflow.run
+    async def run(self, request: ScheduledCrisisInput) -> str:
+        return await workflow.execute_activity(
+            "record_scheduled_crisis",
+            request,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10)),
+            result_type=str,
+        )

@@ -23,6 +23,7 @@ from rest_framework.views import exception_handler
 from temporalio.service import RPCError
 
 from aura_site.errors import DomainError, Unavailable
+from aura_site.temporal import TemporalUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -144,10 +145,14 @@ def _validation_problem(detail: Any) -> Response:
 
 def domain_problem(exc: DomainError) -> Response:
     """Return a domain error's problem details (its status, type and field errors)."""
+    detail = str(exc)
+    if isinstance(exc, Unavailable):
+        logger.warning("%s", detail)
+        detail = exc.public_detail
     return problem(
         exc.status_code,
         exc.title,
-        str(exc),
+        detail,
         code=exc.code,
         errors=exc.errors,
         **exc.extra,
@@ -170,7 +175,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
 def _problem_response(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, RPCError):
         logger.warning("Temporal refused a call of %s: %s", context.get("view"), exc)
-        exc = Unavailable("The workflow service is not available; try again shortly.")
+        exc = TemporalUnavailable()
     if isinstance(exc, DomainError):
         return domain_problem(exc)
     refusal = request_refusal(exc)

@@ -15,7 +15,7 @@ from aura_site.api.problems import (
 
 
 def is_api(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/")
+    return request.path.startswith(("/api/", "/codec/"))
 
 
 def _api_problem(status: int, title: str, detail: str, code: str) -> JsonResponse:

@@ -10,6 +10,10 @@ class CrisisFilter(django_filters.FilterSet):
     target_contains = django_filters.CharFilter(field_name="target", lookup_expr="icontains")
     initiated_by = django_filters.CharFilter(lookup_expr="iexact")
     user = django_filters.CharFilter(field_name="initiated_by_user__username")
+    schedule = django_filters.CharFilter(field_name="schedule__name")
+    scheduled = django_filters.BooleanFilter(
+        field_name="schedule", lookup_expr="isnull", exclude=True
+    )
     started_after = IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
     started_before = IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
     date = django_filters.DateFilter(field_name="started_at", lookup_expr="date")

@@ -66,6 +66,9 @@ class CrisisSerializer(serializers.ModelSerializer):
     start = StartField(help_text="The workflow start: `pending` while it waits to start.")
     temporal_ui_url = serializers.SerializerMethodField()
     initiated_by_user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    schedule = serializers.SlugRelatedField(
+        slug_field="name", read_only=True, help_text="The crisis schedule that fired it, if any."
+    )
     cancel_requested_at = UTCDateTimeField(read_only=True)
     rerun_of = serializers.SlugRelatedField(
         slug_field="crisis_id", read_only=True, help_text="The crisis this one re-runs."
@@ -98,6 +101,7 @@ class CrisisSerializer(serializers.ModelSerializer):
             "reruns",
             "created_at",
             "updated_at",
+            "schedule",
         ]
         read_only_fields = fields
 

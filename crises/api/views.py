@@ -45,9 +45,9 @@ class CrisisViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
-        crises = Crisis.objects.select_related("initiated_by_user", "rerun_of").prefetch_related(
-            "phases", "reruns"
-        )
+        crises = Crisis.objects.select_related(
+            "initiated_by_user", "rerun_of", "schedule"
+        ).prefetch_related("phases", "reruns")
         return outbox.with_start(crises)
 
     def get_object(self) -> Crisis:

@@ -19,7 +19,7 @@ from aura_site.temporal import TemporalUnavailable, run_sync
 from crises import records
 from crises.exceptions import InvalidCrisisRequest
 from crises.inputs import CrisisRequest, MissionPhase
-from crises.models import Crisis, CrisisPhase
+from crises.models import Crisis, CrisisPhase, CrisisSchedule
 from crises.services.ids import base_crisis_id, free_crisis_id
 from crises.validation import request_errors
 from crises.workflows import CrisisResponseWorkflow, workflow_id_for
@@ -94,6 +94,7 @@ def record_crisis(
     id_taken: Callable[[str], bool] | None = None,
     rerun_of: Crisis | None = None,
     reason: str = "",
+    schedule: CrisisSchedule | None = None,
 ) -> Trigger:
     """Validate and record a crisis (status `initiated`) with its start intent; start nothing.
 
@@ -101,6 +102,7 @@ def record_crisis(
         id_taken: tells whether a workflow id is taken outside the records
             (`temporal_knows()`); by default only the records count.
         rerun_of: the crisis this one re-runs; both get an audit event with `reason`.
+        schedule: the crisis schedule whose firing this is.
 
     Raises:
         InvalidCrisisRequest: the request breaks the rules (nothing is stored).
@@ -124,9 +126,11 @@ def record_crisis(
             idempotency_key=idempotency_key,
             request_fingerprint=digest,
             rerun_of=rerun_of,
+            schedule=schedule,
         )
         CrisisPhase.objects.bulk_create(records.phase_rows(crisis, phases))
         rerun = {"rerun_of": rerun_of.crisis_id, "reason": reason} if rerun_of else {}
+        scheduled = {"schedule": schedule.name} if schedule is not None else {}
         records.audit(
             crisis_id,
             "crisis_triggered",
@@ -136,6 +140,7 @@ def record_crisis(
             initiated_by=initiated_by or "",
             phases=len(phases),
             **rerun,
+            **scheduled,
         )
         if rerun_of is not None:
             records.audit(

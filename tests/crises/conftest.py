@@ -15,10 +15,11 @@ from temporalio.worker import Worker
 from aura_site import temporal
 from aura_site.runs import outbox
 from crises import services
-from crises.activities import ACTIVITIES
+from crises.activities import ACTIVITIES, SCHEDULE_ACTIVITIES
 from crises.inputs import CrisisResult
 from crises.models import Crisis
-from crises.workflows import CrisisResponseWorkflow
+from crises.services import temporal_schedules
+from crises.workflows import CrisisResponseWorkflow, ScheduledCrisisWorkflow
 from workers.interceptors import DatabaseConnectionInterceptor
 
 SEED_ACTIONS = ["recon", "secure", "extract", "cleanup"]
@@ -102,8 +103,8 @@ def background_crisis_worker(temporal_settings: Client, crisis_settings: Any, ta
             worker = Worker(
                 client,
                 task_queue=task_queue,
-                workflows=[CrisisResponseWorkflow],
-                activities=ACTIVITIES,
+                workflows=[CrisisResponseWorkflow, ScheduledCrisisWorkflow],
+                activities=[*ACTIVITIES, *SCHEDULE_ACTIVITIES],
                 activity_executor=executor,
                 interceptors=[DatabaseConnectionInterceptor()],
             )
@@ -119,3 +120,31 @@ def background_crisis_worker(temporal_settings: Client, crisis_settings: Any, ta
     yield
     state["loop"].call_soon_threadsafe(state["stop"].set)
     thread.join(30)
+
+
+@pytest.fixture
+def schedule_worker(run_worker, crisis_settings: Any, task_queue: str):
+    """Return a context manager serving crises and schedule firings on the test's queue."""
+
+    def start(client: Client):
+        return run_worker(
+            client,
+            task_queue,
+            workflows=[CrisisResponseWorkflow, ScheduledCrisisWorkflow],
+            activities=[*ACTIVITIES, *SCHEDULE_ACTIVITIES],
+        )
+
+    return start
+
+
+@pytest.fixture
+async def owned_schedules_cleared(temporal_settings: Client):
+    """Delete every Aura-owned schedule before and after: the dev server outlives each test."""
+
+    async def clear() -> None:
+        for temporal_id in await temporal_schedules.owned_ids(temporal_settings):
+            await temporal_schedules.delete(temporal_settings, temporal_id)
+
+    await clear()
+    yield temporal_settings
+    await clear()

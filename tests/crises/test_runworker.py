@@ -12,10 +12,10 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from crises import services
-from crises.activities import ACTIVITIES
+from crises.activities import ACTIVITIES, SCHEDULE_ACTIVITIES
 from crises.apps import log_worker_start
 from crises.models import Crisis
-from crises.workflows import CrisisResponseWorkflow
+from crises.workflows import CrisisResponseWorkflow, ScheduledCrisisWorkflow
 from tests.conftest import database_url, server_address
 from workers import registry
 
@@ -26,8 +26,9 @@ def test_crisis_queue_is_registered(settings) -> None:
     settings.CRISIS_TASK_QUEUE = "liara-crisis-tasks"
     (crisis,) = [reg for reg in registry.registered_queues() if reg.key == "crisis"]
     assert crisis.name("aura") == "liara-crisis-tasks"
-    assert crisis.workflows == [CrisisResponseWorkflow]
-    assert crisis.activities == ACTIVITIES and len(ACTIVITIES) == 5
+    # The seed's workflow and five activities, then the firings of crisis schedules.
+    assert crisis.workflows == [CrisisResponseWorkflow, ScheduledCrisisWorkflow]
+    assert crisis.activities == [*ACTIVITIES, *SCHEDULE_ACTIVITIES] and len(ACTIVITIES) == 5
     assert crisis.on_start == [log_worker_start]
 
 

@@ -28,3 +28,16 @@ def test_no_import_cycles_between_apps() -> None:
         raise AssertionError(f"import cycle between apps: {exc.args[1]}") from None
     assert order[0] == "aura_site"  # the project package depends on no app
     assert graph["aura_site"] == set() and graph["workers"] == {"aura_site"}
+
+
+def test_every_client_comes_from_the_one_factory() -> None:
+    """Only aura_site.temporal.connect() makes clients, so all share one data converter (the
+    payload codec of AURA_PAYLOAD_KEYS)."""
+    makers = re.compile(r"\bClient\.connect\(|\bClient\(")
+    found = [
+        str(path.relative_to(ROOT))
+        for app in APPS
+        for path in (ROOT / app).rglob("*.py")
+        if makers.search(path.read_text())
+    ]
+    assert found == ["aura_site/temporal.py"]

@@ -16,7 +16,7 @@ from audit.models import AuditEvent
 from aura_site.api.fields import ECHO_LIMIT
 from aura_site.api.parsers import MAX_DEPTH
 from crises.forms import TriggerForm
-from crises.models import Crisis, CrisisPhase
+from crises.models import Crisis, CrisisPhase, CrisisSchedule
 from crises.validation import request_errors
 from epochs.admin import StartEpochForm
 from epochs.models import (
@@ -35,6 +35,10 @@ EPOCH = "/api/v1/epochs/epoch-a/"
 # Each write endpoint with a body it accepts; the tests spoil one thing at a time.
 WRITES: dict[str, tuple[str, dict[str, Any]]] = {
     "crisis-trigger": ("/api/v1/crises/", {"target": "target-a", "missions": [MISSION]}),
+    "crisis-schedule": (
+        "/api/v1/crisis-schedules/",
+        {"name": "drill-a", "target": "target-a", "missions": [MISSION], "cron": "@daily"},
+    ),
     "epoch-start": ("/api/v1/epochs/", {"epoch_id": "e-new", "request_description": "login"}),
     "epoch-advance": (f"{EPOCH}advance/", {"to_phase": "p2", "condition_met": "ok"}),
     "epoch-vote": (f"{EPOCH}votes/", {"axis": "elegance", "vote": "ACCEPT"}),
@@ -52,6 +56,7 @@ FIELDS = {
         "missions.0.action",
         "missions.0.target",
     ],
+    "crisis-schedule": ["name", "target", "cron", "missions.0.phase_id", "missions.0.target"],
     "epoch-start": ["epoch_id", "request_description"],
     "epoch-advance": ["to_phase", "triggered_by", "condition_met"],
     "epoch-vote": ["axis", "vote", "reviewer_id"],
@@ -61,6 +66,7 @@ FIELDS = {
 }
 IDENTIFIERS = {
     "crisis-trigger": FIELDS["crisis-trigger"],
+    "crisis-schedule": FIELDS["crisis-schedule"],
     "epoch-start": ["epoch_id"],
     "epoch-advance": ["triggered_by"],
     "epoch-vote": ["reviewer_id"],
@@ -77,6 +83,7 @@ FREE_TEXT = {
 MODELS = [
     Crisis,
     CrisisPhase,
+    CrisisSchedule,
     Epoch,
     EpochTransition,
     EpochVote,
@@ -304,6 +311,8 @@ NUL_URLS = [
     ("get", "/api/v1/crises/%00/wait/"),
     ("post", "/api/v1/crises/%00/cancel/"),
     ("get", "/api/v1/crises/?status=%00"),
+    ("get", "/api/v1/crisis-schedules/%00/"),
+    ("post", "/api/v1/crisis-schedules/%00/trigger/"),
     ("get", "/api/v1/epochs/%00/"),
     ("get", "/api/v1/epochs/%00/history/"),
     *[("post", f"/api/v1/epochs/%00/{move}/") for move in ("advance", "votes", "blockers")],
@@ -324,6 +333,7 @@ def test_a_nul_in_an_api_url_is_400_not_an_outage(api, before, method: str, url:
     [
         "/admin/crises/crisis/%00/change/",
         "/admin/crises/crisis/?status__exact=%00",
+        "/admin/crises/crisisschedule/%00/change/",
         "/admin/epochs/epoch/%00/change/",
         "/admin/epochs/epoch/?status__exact=%00",
         "/admin/audit/auditevent/%00/change/",

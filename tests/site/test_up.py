@@ -30,8 +30,9 @@ def free_port() -> int:
 class Up:
     """`manage.py up` in its own state directory, on free ports."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, **env: str) -> None:
         self.state_dir = state_dir
+        self.env = env
         self.web, self.grpc, self.ui = free_port(), free_port(), free_port()
         self.output = state_dir.parent / f"up-{time.monotonic_ns()}.log"
 
@@ -43,6 +44,7 @@ class Up:
             not in ("DATABASE_URL", "TEMPORAL_ADDRESS", "AURA_ADMIN_USER", "AURA_ADMIN_PASSWORD")
         }
         env["AURA_STATE_DIR"] = str(self.state_dir)
+        env.update(self.env)
         with open(self.output, "wb") as out:
             return subprocess.Popen(
                 [sys.executable, "manage.py", "up", "--port", str(self.web), "--web-workers", "1"]

@@ -48,14 +48,15 @@ def test_dry_run_lists_every_scenario() -> None:
         "crises/retried-phase",
         "crises/exhausted-phase",
         "crises/cancelled",
+        "crises/scheduled-firing",
         "epochs/lifecycle",
         "epochs/revise",
         "epochs/blocker-gate",
         "epochs/slices",
         "epochs/continue-as-new",
-        "10 scenarios (dry run: nothing recorded)",
+        "11 scenarios (dry run: nothing recorded)",
     ]
-    assert run("--dry-run", "--only", "crises").splitlines()[-1].startswith("4 scenarios")
+    assert run("--dry-run", "--only", "crises").splitlines()[-1].startswith("5 scenarios")
 
 
 def test_an_unknown_group_is_refused() -> None:

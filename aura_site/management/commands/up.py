@@ -85,12 +85,21 @@ class DevStack:
             self.say(f"Starting the Temporal dev server ({state_dir / 'temporal.db'})...")
             port, ui_port = self.temporal_ports
             self.temporal = devstack.TemporalDevServer(
-                state_dir, port=port, ui_port=ui_port, search_attributes=search_attributes()
+                state_dir,
+                port=port,
+                ui_port=ui_port,
+                search_attributes=search_attributes(),
+                codec_endpoint=self.codec_endpoint(),
             )
             self.temporal.start()
             self.env["TEMPORAL_ADDRESS"] = self.temporal.address
             self.temporal_ui_url = f"http://127.0.0.1:{ui_port}"
             self.env.setdefault("TEMPORAL_UI_URL", self.temporal_ui_url)
+            # The UI's origin is whichever host name the browser was given.
+            self.env.setdefault(
+                "AURA_CODEC_CORS_ORIGINS",
+                f"http://127.0.0.1:{ui_port},http://localhost:{ui_port}",
+            )
         self.manage("migrate", "--no-input", "--verbosity", "0")
         self.manage("ensure_admin")
         self.spawn(
@@ -114,8 +123,15 @@ class DevStack:
             + f"\n  API docs:     {base}/api/v1/docs/"
             + f"\n  API schema:   {base}/api/v1/schema/"
             + f"\n  Temporal UI:  {self.temporal_ui_url}"
+            + (f"\n  Codec:        {self.codec_endpoint()}" if self.codec_endpoint() else "")
             + "\nPress Ctrl-C to stop.\n"
         )
+
+    def codec_endpoint(self) -> str:
+        """Return the codec endpoint for the dev server's UI: only when payloads are encrypted."""
+        if not settings.AURA_PAYLOAD_KEYS:
+            return ""
+        return f"http://{WEB_HOST}:{self.port}/codec"
 
     def manage(self, *args: str) -> None:
         result = subprocess.run([sys.executable, "manage.py", *args], env=self.env, check=False)
