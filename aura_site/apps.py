@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 from django.contrib.admin import apps as admin_apps
 
 
@@ -7,9 +8,16 @@ class AuraSiteConfig(AppConfig):
     verbose_name = "Aura site"
 
     def ready(self) -> None:
-        from aura_site import checks  # noqa: F401  (registers the system checks)
+        from aura_site import (
+            checks,  # noqa: F401  (registers the system checks)
+            logs,
+            tracing,
+        )
         from aura_site.dashboard.work import register_panels
 
+        logs.configure_temporal_loggers(settings.AURA_LOG_FORMAT)
+        # Before the web handler loads its middleware and before any connection is opened.
+        tracing.configure_from_settings()
         register_panels()
 
 

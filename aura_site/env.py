@@ -98,3 +98,13 @@ def env_origins(name: str, default: list[str]) -> list[str]:
             )
         origins.append(normalized)
     return origins
+
+
+def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    """Return one of `choices` (case-insensitive), or `default` when the variable is unset."""
+    raw = env_str(name).strip().lower()
+    if not raw:
+        return default
+    if raw not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {raw!r}.")
+    return raw

@@ -11,6 +11,8 @@ import tempfile
 
 from uvicorn_worker import UvicornWorker
 
+from aura_site import logs
+
 
 class Worker(UvicornWorker):
     """uvicorn under gunicorn, with the app, not uvicorn, deciding what to trust of a proxy."""
@@ -37,6 +39,10 @@ timeout = 90
 graceful_timeout = 10
 control_socket_disable = True
 accesslog = "-"
+# AURA_LOG_FORMAT=json: gunicorn's own logs and its access log (with the response's request id)
+# go through the app's JSON handler, one object per line on stderr. Settings reject a bad value.
+if os.environ.get("AURA_LOG_FORMAT", "").strip().lower() == "json":
+    logconfig_dict = logs.logging_config("json", os.environ.get("AURA_LOG_LEVEL") or "INFO")
 
 
 def worker_exit(server, worker) -> None:

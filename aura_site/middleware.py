@@ -1,5 +1,5 @@
-"""Middleware of our own: API request metrics, refusing bad request lines, and serving static
-files under ASGI.
+"""Middleware of our own: request ids, API request metrics, refusing bad request lines, and
+serving static files under ASGI.
 
 Each works sync and async: under ASGI a request then passes through without a thread of its
 own, which is what lets a long-poll await Temporal on the event loop (gunicorn_conf.py).
@@ -7,6 +7,7 @@ own, which is what lets a long-poll await Temporal on the event loop (gunicorn_c
 
 import re
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import IO, Any
 from urllib.parse import unquote
@@ -16,7 +17,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from whitenoise.middleware import WhiteNoiseMiddleware
 
-from aura_site import metrics
+from aura_site import logs, metrics
 from aura_site.api.problems import MalformedRequest, URITooLong
 from aura_site.api.views import is_api, refusal_response
 
@@ -155,4 +156,48 @@ class StaticFilesMiddleware(WhiteNoiseMiddleware):
             return await self.get_response(request)
         response = await sync_to_async(self.serve)(static_file, request)
         response.streaming_content = _chunks(response.file_to_stream)
+        return response
+
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# An incoming id is kept only when it is short and cannot forge a log line or a header.
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+def request_id_of(request: HttpRequest) -> str:
+    """Return the client's `X-Request-ID` when it is safe, else a new random id."""
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    return incoming if _SAFE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+
+
+class RequestIdMiddleware:
+    """Give every request an id: in the response's `X-Request-ID` and on every log record.
+
+    The id and the request (for its user, once authenticated) are bound in a context variable,
+    so they reach logs from sync views (WSGI) and async views (ASGI) alike. The id is also kept
+    on the request, for the records Django logs about it after the middleware returned.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable) -> None:
+        self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest):
+        if iscoroutinefunction(self):
+            return self.__acall__(request)
+        request.request_id = request_id = request_id_of(request)
+        with logs.bound(request_id=request_id, request=request):
+            response = self.get_response(request)
+        response[REQUEST_ID_HEADER] = request_id
+        return response
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        request.request_id = request_id = request_id_of(request)
+        with logs.bound(request_id=request_id, request=request):
+            response = await self.get_response(request)
+        response[REQUEST_ID_HEADER] = request_id
         return response

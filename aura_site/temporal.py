@@ -20,6 +20,7 @@ from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
+from aura_site import tracing
 from aura_site.codec import settings_data_converter
 from aura_site.errors import Unavailable
 
@@ -108,6 +109,8 @@ async def connect(
                 identity=identity(),
                 data_converter=data_converter(),
                 runtime=runtime,
+                # Workers built on this client inherit them (the tracing interceptor's too).
+                interceptors=tracing.client_interceptors(),
             )
         except RuntimeError as exc:  # the core SDK reports connect failures as RuntimeError
             if attempt == attempts:
@@ -168,7 +171,9 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run a Temporal call from sync code (views, commands, activities) and return its result.
 
     One long-lived event loop thread per process serves every such call: async_to_sync would
-    start a thread and an event loop for each one, on every request.
+    start a thread and an event loop for each one, on every request. The call runs in a copy
+    of the caller's context (`call_soon_threadsafe` copies it in the calling thread), so the
+    current trace span and the log context (request id, user) reach Temporal's interceptors.
     """
     try:
         asyncio.get_running_loop()

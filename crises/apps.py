@@ -21,13 +21,18 @@ class CrisesConfig(AppConfig):
         from audit import subjects
         from aura_site import metrics
         from aura_site.dashboard import panels as dashboard
+        from aura_site import logs
         from aura_site.runs import outbox
         from crises import checks  # noqa: F401  (registers the system checks)
         from crises.activities import ACTIVITIES, SCHEDULE_ACTIVITIES
         from crises.dashboard import register_panels
         from crises.metrics import CrisisCollector
         from crises.services import SUBJECT_KIND, close_unstarted, schedules
-        from crises.workflows import CrisisResponseWorkflow, ScheduledCrisisWorkflow
+        from crises.workflows import (
+            WORKFLOW_ID_PREFIX,
+            CrisisResponseWorkflow,
+            ScheduledCrisisWorkflow,
+        )
         from workers import registry
 
         outbox.register(SUBJECT_KIND, on_failed=close_unstarted)
@@ -40,6 +45,12 @@ class CrisesConfig(AppConfig):
         metrics.register(CrisisCollector())
         subjects.register(SUBJECT_KIND, view_permission="crises.view_crisis")
         subjects.register(schedules.SUBJECT_KIND, view_permission="crises.view_crisisschedule")
+        # Log records of a crisis's workflow carry its `crisis_id`.
+        logs.register_subject(
+            [outbox.workflow_name(CrisisResponseWorkflow)],
+            "crisis_id",
+            lambda workflow_id: workflow_id.removeprefix(WORKFLOW_ID_PREFIX),
+        )
 
         # `runworker` serves the crisis queue beside the Aura queue, whatever --task-queue says.
         registry.register(

@@ -16,6 +16,7 @@ class EpochsConfig(AppConfig):
         from audit import subjects
         from aura_site import metrics
         from aura_site.dashboard import panels as dashboard
+        from aura_site import logs
         from aura_site.runs import outbox
         from epochs.activities import ACTIVITIES
         from epochs.checks import check_epoch_settings
@@ -23,6 +24,7 @@ class EpochsConfig(AppConfig):
         from epochs.metrics import EpochCollector
         from epochs.services import SUBJECT_KIND, close_unstarted, mark_started
         from epochs.workflows import EpochWorkflow, ReviewPhaseWorkflow, SliceWorkflow
+        from epochs.workflows.common import review_epoch_id, slice_epoch_id
         from workers import registry
 
         register(check_epoch_settings)
@@ -35,6 +37,12 @@ class EpochsConfig(AppConfig):
         register_panels()
         metrics.register(EpochCollector())
         subjects.register(SUBJECT_KIND, view_permission="epochs.view_epoch")
+        # Log records of an epoch's workflows (its children too) carry its `epoch_id`.
+        logs.register_subject([outbox.workflow_name(EpochWorkflow)], "epoch_id", str)
+        logs.register_subject([outbox.workflow_name(SliceWorkflow)], "epoch_id", slice_epoch_id)
+        logs.register_subject(
+            [outbox.workflow_name(ReviewPhaseWorkflow)], "epoch_id", review_epoch_id
+        )
 
         # Same queue as the audit activities the workflows call.
         registry.register(

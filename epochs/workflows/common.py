@@ -52,3 +52,13 @@ def review_workflow_id(epoch_id: str, phase: str, cycle: int) -> str:
 def slice_workflow_id(epoch_id: str, slice_id: str) -> str:
     """Return the id of a slice child (`<epoch_id>-slice-<slice_id>`)."""
     return f"{epoch_id}-slice-{slice_id}"
+
+
+def review_epoch_id(workflow_id: str) -> str:
+    """Return the epoch id of a review child's workflow id (the inverse of review_workflow_id)."""
+    return workflow_id.rsplit("-review-", 1)[0]
+
+
+def slice_epoch_id(workflow_id: str) -> str:
+    """Return the epoch id of a slice child's workflow id (the inverse of slice_workflow_id)."""
+    return workflow_id.split("-slice-", 1)[0]

@@ -73,6 +73,14 @@ def test_production_configuration_passes_check_deploy() -> None:
             "AURA_THROTTLE_WRITES must be a rate such as 120/min (per s, min, hour or day) "
             "or off, not 'lots'.",
         ),
+        (
+            {"AURA_LOG_FORMAT": "xml"},
+            "AURA_LOG_FORMAT must be one of text, json, not 'xml'.",
+        ),
+        (
+            {"AURA_TRACING": "jaeger"},
+            "AURA_TRACING must be one of off, otlp, not 'jaeger'.",
+        ),
     ],
 )
 def test_bad_settings_are_one_clear_line(env: dict[str, str], message: str) -> None:

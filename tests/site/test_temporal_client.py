@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from aura_site import temporal
+from aura_site import logs, temporal
 from tests.conftest import server_address
 
 CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
@@ -95,3 +95,14 @@ async def test_run_sync_refuses_a_running_event_loop() -> None:
     with pytest.raises(RuntimeError, match="await instead"):
         temporal.run_sync(coroutine)
     assert coroutine.cr_frame is None  # closed: no "never awaited" warning
+
+
+def test_run_sync_runs_in_a_copy_of_the_callers_context() -> None:
+    # The current trace span and the log context must reach the Temporal call.
+    with logs.bound(request_id="req-1"):
+        assert temporal.run_sync(_bound()) == {"request_id": "req-1"}
+    assert temporal.run_sync(_bound()) == {}
+
+
+async def _bound() -> dict:
+    return dict(logs.context())
