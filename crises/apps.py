@@ -19,9 +19,8 @@ class CrisesConfig(AppConfig):
 
     def ready(self) -> None:
         from audit import subjects
-        from aura_site import metrics
+        from aura_site import logs, metrics
         from aura_site.dashboard import panels as dashboard
-        from aura_site import logs
         from aura_site.runs import outbox
         from crises import checks  # noqa: F401  (registers the system checks)
         from crises.activities import ACTIVITIES, SCHEDULE_ACTIVITIES

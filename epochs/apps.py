@@ -14,9 +14,8 @@ class EpochsConfig(AppConfig):
         from django.core.checks import register
 
         from audit import subjects
-        from aura_site import metrics
+        from aura_site import logs, metrics
         from aura_site.dashboard import panels as dashboard
-        from aura_site import logs
         from aura_site.runs import outbox
         from epochs.activities import ACTIVITIES
         from epochs.checks import check_epoch_settings
