@@ -38,9 +38,11 @@ wsgi_app = "aura_site.asgi:application"
 timeout = 90
 graceful_timeout = 10
 control_socket_disable = True
-accesslog = "-"
-# AURA_LOG_FORMAT=json: gunicorn's own logs and its access log (with the response's request id)
-# go through the app's JSON handler, one object per line on stderr. Settings reject a bad value.
+# No server access log: the app writes one line per request itself (logger `aura.access`, with
+# the request id and the user; aura_site/middleware.py).
+accesslog = None
+# AURA_LOG_FORMAT=json: gunicorn's own logs go through the app's JSON handler, one object per
+# line on stderr. Settings reject a bad value.
 if os.environ.get("AURA_LOG_FORMAT", "").strip().lower() == "json":
     logconfig_dict = logs.logging_config("json", os.environ.get("AURA_LOG_LEVEL") or "INFO")
 

@@ -99,29 +99,7 @@ class ContextFilter(logging.Filter):
         for name, value in fields.items():
             if not hasattr(record, name):
                 setattr(record, name, value)
-        if record.name == "gunicorn.access" and isinstance(record.args, Mapping):
-            _add_access_fields(record, record.args)
         return True
-
-
-# gunicorn's access-log atoms worth a field of their own.
-_ACCESS_ATOMS = {
-    "h": "remote_addr",
-    "m": "method",
-    "U": "path",
-    "s": "status",
-    "B": "bytes",
-    "M": "duration_ms",
-    "a": "user_agent",
-    "{x-request-id}o": "request_id",
-}
-
-
-def _add_access_fields(record: logging.LogRecord, atoms: Mapping[str, Any]) -> None:
-    for atom, name in _ACCESS_ATOMS.items():
-        value = atoms.get(atom)
-        if value not in (None, "-"):
-            setattr(record, name, int(value) if name == "status" else value)
 
 
 def configure_temporal_loggers(log_format: str) -> None:
@@ -160,7 +138,6 @@ def logging_config(log_format: str, level: str) -> dict[str, Any]:
     if log_format == "json":
         # gunicorn gives its loggers handlers of their own: hand them to the JSON one.
         loggers["gunicorn.error"] = {"level": "INFO", "handlers": [], "propagate": True}
-        loggers["gunicorn.access"] = {"level": "INFO", "handlers": [], "propagate": True}
     return {
         "version": 1,
         "disable_existing_loggers": False,

@@ -5,6 +5,7 @@ Each works sync and async: under ASGI a request then passes through without a th
 own, which is what lets a long-poll await Temporal on the event loop (gunicorn_conf.py).
 """
 
+import logging
 import re
 import time
 import uuid
@@ -21,6 +22,7 @@ from aura_site import logs, metrics
 from aura_site.api.problems import MalformedRequest, URITooLong
 from aura_site.api.views import is_api, refusal_response
 
+access_logger = logging.getLogger("aura.access")
 _METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 _GROUP = re.compile(r"\(\?P<(\w+)>[^)]*\)")
 
@@ -171,11 +173,14 @@ def request_id_of(request: HttpRequest) -> str:
 
 
 class RequestIdMiddleware:
-    """Give every request an id: in the response's `X-Request-ID` and on every log record.
+    """Give every request an id, in the response's `X-Request-ID` and on every log record, and
+    write one access line per request (logger `aura.access`).
 
     The id and the request (for its user, once authenticated) are bound in a context variable,
     so they reach logs from sync views (WSGI) and async views (ASGI) alike. The id is also kept
-    on the request, for the records Django logs about it after the middleware returned.
+    on the request, for the records Django logs about it after the middleware returned. The
+    access line is the app's, not the server's: it carries the id and the user under any
+    server (gunicorn writes none, see gunicorn_conf.py).
     """
 
     sync_capable = True
@@ -190,14 +195,36 @@ class RequestIdMiddleware:
         if iscoroutinefunction(self):
             return self.__acall__(request)
         request.request_id = request_id = request_id_of(request)
+        started = time.perf_counter()
         with logs.bound(request_id=request_id, request=request):
             response = self.get_response(request)
+            log_access(request, response, started)
         response[REQUEST_ID_HEADER] = request_id
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
         request.request_id = request_id = request_id_of(request)
+        started = time.perf_counter()
         with logs.bound(request_id=request_id, request=request):
             response = await self.get_response(request)
+            log_access(request, response, started)
         response[REQUEST_ID_HEADER] = request_id
         return response
+
+
+def log_access(request: HttpRequest, response: HttpResponse, started: float) -> None:
+    """Write the request's access line: what was asked, the answer, and how long it took."""
+    access_logger.info(
+        '"%s %s" %s',
+        request.method,
+        request.get_full_path(),
+        response.status_code,
+        extra={
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            "remote_addr": request.META.get("REMOTE_ADDR", ""),
+            "user_agent": request.headers.get("User-Agent", ""),
+        },
+    )

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.test import Client as DjangoClient
 
 from aura_site import devstack, temporal
+from aura_site.management.commands.up import web_server_command
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,16 +62,7 @@ class WebServer:
         self.log = tmp_path / "web.log"
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                [
-                    devstack.venv_binary("gunicorn"),
-                    "aura_site.wsgi",
-                    "--config",
-                    "python:aura_site.gunicorn_conf",
-                    "--bind",
-                    f"127.0.0.1:{self.port}",
-                    "--workers",
-                    "2",
-                ],
+                web_server_command(host="127.0.0.1", port=self.port, workers=2),
                 cwd=ROOT,
                 env=env,
                 stdout=log,

@@ -4,7 +4,6 @@ import json
 import logging.config
 import os
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -19,6 +18,7 @@ from django.test import AsyncClient, Client
 from rest_framework.authtoken.models import Token
 
 from aura_site import logs, temporal
+from aura_site.management.commands.up import web_server_command
 from tests.conftest import free_port, user_with
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,13 +151,11 @@ def test_an_incoming_request_id_is_kept_only_when_safe(incoming: str, kept: bool
         assert all(char in "0123456789abcdef" for char in request_id)
 
 
-def test_gunicorn_access_log_is_json_with_the_request_id(tmp_path: Path) -> None:
+def test_the_web_server_writes_one_json_access_line_with_the_request_id(tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "AURA_LOG_FORMAT": "json"}
     stderr_path = tmp_path / "web.err"
-    argv = [sys.executable, "-m", "gunicorn", "aura_site.wsgi"]
-    argv += ["--config", "python:aura_site.gunicorn_conf", "--bind", f"127.0.0.1:{port}"]
-    argv += ["--workers", "1"]
+    argv = web_server_command(host="127.0.0.1", port=port, workers=1)
     with open(stderr_path, "wb") as stderr:
         web = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=stderr)
     try:
@@ -182,10 +180,11 @@ def test_gunicorn_access_log_is_json_with_the_request_id(tmp_path: Path) -> None
 
     lines = json_lines(stderr_path.read_text())
     assert any(line["logger"] == "gunicorn.error" for line in lines)
-    access = [line for line in lines if line["logger"] == "gunicorn.access"]
+    access = [line for line in lines if line["logger"] == "aura.access"]
     assert len(access) == 1, lines
     assert access[0]["request_id"] == "web-7"
     assert access[0]["method"] == "GET"
     assert access[0]["path"] == "/api/v1/crises/"
     assert access[0]["status"] == 401
-    assert '"GET /api/v1/crises/?page=1 HTTP/1.1" 401' in access[0]["message"]
+    assert access[0]["message"] == '"GET /api/v1/crises/?page=1" 401'
+    assert access[0]["duration_ms"] >= 0
