@@ -100,7 +100,9 @@ def test_the_units_take_their_settings_from_the_environment_file_and_wait_for_te
     assert ("EnvironmentFile", "/etc/aura/owner.env") in migrate
 
 
-def test_gunicorn_conf_names_the_application() -> None:
+def test_gunicorn_conf_names_the_application(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Importing the ASGI module sets the web server's database environment: for this test only.
+    monkeypatch.setattr(os, "environ", os.environ.copy())
     conf = importlib.import_module("aura_site.gunicorn_conf")
     module, _, name = conf.wsgi_app.partition(":")
     assert callable(getattr(importlib.import_module(module), name))
