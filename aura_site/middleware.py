@@ -38,9 +38,9 @@ def route_label(request: HttpRequest) -> str:
     return "/" + _GROUP.sub(r"{\1}", match.route).replace("^", "").replace("$", "")
 
 
-class RequestMetricsMiddleware:
-    """Count API requests and time them, labelled by route pattern (never the raw path, whose
-    ids would make a series per record), method and status."""
+class SyncAndAsync:
+    """A middleware that runs in the mode of the handler below it, so an async request never
+    passes through a thread of its own on its account (Django's hybrid middleware)."""
 
     sync_capable = True
     async_capable = True
@@ -49,6 +49,11 @@ class RequestMetricsMiddleware:
         self.get_response = get_response
         if iscoroutinefunction(get_response):
             markcoroutinefunction(self)
+
+
+class RequestMetricsMiddleware(SyncAndAsync):
+    """Count API requests and time them, labelled by route pattern (never the raw path, whose
+    ids would make a series per record), method and status."""
 
     def __call__(self, request: HttpRequest) -> Any:
         if iscoroutinefunction(self):
@@ -79,7 +84,7 @@ class RequestMetricsMiddleware:
 CHUNK_SIZE = 64 * 1024
 
 
-class RequestLineMiddleware:
+class RequestLineMiddleware(SyncAndAsync):
     """Refuse URLs that no view can serve safely.
 
     PostgreSQL text cannot hold NUL: a NUL in a path id or a filter value would otherwise
@@ -87,14 +92,6 @@ class RequestLineMiddleware:
     lets the app, not the HTTP server, answer over-long URLs (the server's own limit is set
     above it), so the API answers them as problem details.
     """
-
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
-        self.get_response = get_response
-        if iscoroutinefunction(get_response):
-            markcoroutinefunction(self)
 
     def __call__(self, request: HttpRequest) -> Any:
         if iscoroutinefunction(self):
@@ -172,7 +169,7 @@ def request_id_of(request: HttpRequest) -> str:
     return incoming if _SAFE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
 
 
-class RequestIdMiddleware:
+class RequestIdMiddleware(SyncAndAsync):
     """Give every request an id, in the response's `X-Request-ID` and on every log record, and
     write one access line per request (logger `aura.access`).
 
@@ -182,14 +179,6 @@ class RequestIdMiddleware:
     access line is the app's, not the server's: it carries the id and the user under any
     server (gunicorn writes none, see gunicorn_conf.py).
     """
-
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: Callable) -> None:
-        self.get_response = get_response
-        if iscoroutinefunction(get_response):
-            markcoroutinefunction(self)
 
     def __call__(self, request: HttpRequest):
         if iscoroutinefunction(self):
