@@ -18,9 +18,7 @@ class CrisesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from audit import subjects
-        from aura_site import logs, metrics
-        from aura_site.dashboard import panels as dashboard
+        from aura_site import logs, metrics, subjects
         from aura_site.runs import outbox
         from crises import checks  # noqa: F401  (registers the system checks)
         from crises.activities import ACTIVITIES, SCHEDULE_ACTIVITIES
@@ -35,15 +33,18 @@ class CrisesConfig(AppConfig):
         from workers import registry
 
         outbox.register(SUBJECT_KIND, on_failed=close_unstarted)
-        dashboard.register_subject(
+        register_panels()
+        metrics.register(CrisisCollector())
+        subjects.register(
             SUBJECT_KIND,
             view_permission="crises.view_crisis",
             changelist="admin:crises_crisis_changelist",
         )
-        register_panels()
-        metrics.register(CrisisCollector())
-        subjects.register(SUBJECT_KIND, view_permission="crises.view_crisis")
-        subjects.register(schedules.SUBJECT_KIND, view_permission="crises.view_crisisschedule")
+        subjects.register(
+            schedules.SUBJECT_KIND,
+            view_permission="crises.view_crisisschedule",
+            changelist="admin:crises_crisisschedule_changelist",
+        )
         # Log records of a crisis's workflow carry its `crisis_id`.
         logs.register_subject(
             [outbox.workflow_name(CrisisResponseWorkflow)],

@@ -13,9 +13,7 @@ class EpochsConfig(AppConfig):
     def ready(self) -> None:
         from django.core.checks import register
 
-        from audit import subjects
-        from aura_site import logs, metrics
-        from aura_site.dashboard import panels as dashboard
+        from aura_site import logs, metrics, subjects
         from aura_site.runs import outbox
         from epochs.activities import ACTIVITIES
         from epochs.checks import check_epoch_settings
@@ -28,14 +26,13 @@ class EpochsConfig(AppConfig):
 
         register(check_epoch_settings)
         outbox.register(SUBJECT_KIND, on_failed=close_unstarted, on_started=mark_started)
-        dashboard.register_subject(
+        register_panels()
+        metrics.register(EpochCollector())
+        subjects.register(
             SUBJECT_KIND,
             view_permission="epochs.view_epoch",
             changelist="admin:epochs_epoch_changelist",
         )
-        register_panels()
-        metrics.register(EpochCollector())
-        subjects.register(SUBJECT_KIND, view_permission="epochs.view_epoch")
         # Log records of an epoch's workflows (its children too) carry its `epoch_id`.
         logs.register_subject([outbox.workflow_name(EpochWorkflow)], "epoch_id", str)
         logs.register_subject([outbox.workflow_name(SliceWorkflow)], "epoch_id", slice_epoch_id)

@@ -14,6 +14,8 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 
+from aura_site import subjects
+
 # Rows per list panel: the changelists hold the rest.
 LIMIT = 10
 
@@ -36,15 +38,6 @@ class Panel:
 
 
 @dataclass(frozen=True)
-class Subject:
-    """A kind of record whose workflow starts go through the outbox, and how to reach it."""
-
-    kind: str
-    view_permission: str
-    changelist: str  # admin URL name, e.g. "admin:crises_crisis_changelist"
-
-
-@dataclass(frozen=True)
 class StatusCount:
     value: str
     label: str
@@ -62,7 +55,6 @@ class Failure:
 
 
 _panels: dict[str, Panel] = {}
-_subjects: dict[str, Subject] = {}
 
 
 def register(panel: Panel) -> None:
@@ -70,25 +62,11 @@ def register(panel: Panel) -> None:
     _panels[panel.key] = panel
 
 
-def register_subject(kind: str, *, view_permission: str, changelist: str) -> None:
-    """Declare a record kind: pending starts and task queues are shown to those who view it."""
-    _subjects[kind] = Subject(kind, view_permission, changelist)
-
-
-def subjects_for(user: Any) -> list[Subject]:
-    """Return the record kinds `user` may view."""
-    return [subject for subject in _subjects.values() if user.has_perm(subject.view_permission)]
-
-
-def subject(kind: str) -> Subject | None:
-    return _subjects.get(kind)
-
-
 def visible_panels(request: HttpRequest) -> list[tuple[Panel, dict[str, Any]]]:
     """Return the panels the user may see, in order, each with its context."""
     user = request.user
     panels = sorted(_panels.values(), key=lambda panel: panel.order)
-    views_records = bool(subjects_for(user))
+    views_records = bool(subjects.readable_by(user))
     return [
         (panel, panel.context(request))
         for panel in panels

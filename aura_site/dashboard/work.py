@@ -7,8 +7,9 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
+from aura_site import subjects
 from aura_site.dashboard import queues
-from aura_site.dashboard.panels import LIMIT, Panel, register, subject, subjects_for
+from aura_site.dashboard.panels import LIMIT, Panel, register
 from aura_site.runs.models import StartIntent
 from aura_site.runs.presentation import intent_badge
 
@@ -22,14 +23,14 @@ def pending_starts(kinds: list[str]) -> tuple[list[StartIntent], int]:
 
 def _record_url(intent: StartIntent) -> str:
     """Return the record's admin list searched by its id (no query per row)."""
-    found = subject(intent.subject_kind)
+    found = subjects.get(intent.subject_kind)
     if found is None:
         return ""
     return f"{reverse(found.changelist)}?{urlencode({'q': intent.subject_id})}"
 
 
 def _pending(request: HttpRequest) -> dict:
-    rows, total = pending_starts([found.kind for found in subjects_for(request.user)])
+    rows, total = pending_starts([found.kind for found in subjects.readable_by(request.user)])
     now = timezone.now()
     return {
         "rows": [
