@@ -222,3 +222,17 @@ async def start_local_environment(
         ui=False,
         port=port,
     )
+
+
+def web_server_command(*, host: str, port: int, workers: int) -> list[str]:
+    """Return the command line of the web server: gunicorn with uvicorn workers, ASGI."""
+    return [
+        venv_binary("gunicorn"),
+        "aura_site.asgi",
+        "--config",
+        "python:aura_site.gunicorn_conf",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+    ]

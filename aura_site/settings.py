@@ -118,7 +118,9 @@ if DATABASE_POOL_SIZE > 0:
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,
         "max_size": DATABASE_POOL_SIZE,
-        "timeout": 10,  # then the request is a 503 problem, "the database is not available"
+        # Then the request is a 503 problem, "the database is not available": also how long a
+        # request waits while PostgreSQL is down (the pool has no connection to give).
+        "timeout": 5,
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

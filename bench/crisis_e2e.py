@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from aura_site import devstack  # noqa: E402  (Django-free)
+from aura_site.devstack import web_server_command  # noqa: E402
 from crises.inputs import (  # noqa: E402
     CrisisRequest,
     FinalizeCrisisInput,
@@ -311,22 +312,14 @@ async def wait_for_pollers(address: str, queue: str, tmp: Path, timeout: float =
 async def django_path(
     env: dict, clients: int, phases: int, tmp: Path
 ) -> AsyncIterator[tuple[OneCrisis, dict[str, int]]]:
-    """Yield a function that runs one crisis through gunicorn + runworker, and their pids."""
+    """Yield a function that runs one crisis through the web server (as `manage.py up` runs
+    it) + runworker, and their pids."""
     http_port = free_port()
     procs = []
     with open(tmp / "gunicorn.log", "wb") as glog, open(tmp / "worker.log", "wb") as wlog:
         procs.append(
             subprocess.Popen(
-                [
-                    devstack.venv_binary("gunicorn"),
-                    "aura_site.wsgi",
-                    "-w",
-                    "2",
-                    "--threads",
-                    "16",
-                    "-b",
-                    f"127.0.0.1:{http_port}",
-                ],
+                web_server_command(host="127.0.0.1", port=http_port, workers=2),
                 cwd=ROOT,
                 env=env,
                 stdout=glog,
@@ -411,6 +404,7 @@ async def main() -> None:
                 # One user drives every client: per-user rate limits would measure themselves.
                 "AURA_THROTTLE_WRITES": "off",
                 "AURA_THROTTLE_WAITS": "off",
+                "AURA_MAX_OPEN_WAITS": "1000",
             }
             manage(env, "migrate", "--noinput")
             env["BENCH_TOKEN"] = (

@@ -22,7 +22,7 @@ from asgiref.sync import sync_to_async
 from rest_framework.authtoken.models import Token
 
 from aura_site import devstack
-from aura_site.management.commands.up import web_server_command
+from aura_site.devstack import web_server_command
 from aura_site.runs.models import OpenWait
 from crises import services
 from tests.conftest import database_url, free_port, server_address, user_with

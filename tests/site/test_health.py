@@ -16,7 +16,7 @@ from django.conf import settings
 from django.test import Client as DjangoClient
 
 from aura_site import devstack, temporal
-from aura_site.management.commands.up import web_server_command
+from aura_site.devstack import web_server_command
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

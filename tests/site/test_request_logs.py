@@ -18,7 +18,7 @@ from django.test import AsyncClient, Client
 from rest_framework.authtoken.models import Token
 
 from aura_site import logs, temporal
-from aura_site.management.commands.up import web_server_command
+from aura_site.devstack import web_server_command
 from tests.conftest import free_port, user_with
 
 ROOT = Path(__file__).resolve().parents[2]

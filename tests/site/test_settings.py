@@ -132,7 +132,7 @@ def test_the_open_wait_cap_and_the_database_pool_come_from_the_environment() -> 
 
     assert shown() == "5 60 None"
     assert shown(AURA_MAX_OPEN_WAITS="12", DATABASE_POOL_SIZE="7") == (
-        "12 0 {'min_size': 1, 'max_size': 7, 'timeout': 10}"
+        "12 0 {'min_size': 1, 'max_size': 7, 'timeout': 5}"
     )
 
 

@@ -13,20 +13,6 @@ from aura_site.temporal import search_attributes
 WEB_HOST, WEB_PORT = "127.0.0.1", 8000
 
 
-def web_server_command(*, host: str, port: int, workers: int) -> list[str]:
-    """Return the command line of the web server: gunicorn with uvicorn workers, ASGI."""
-    return [
-        devstack.venv_binary("gunicorn"),
-        "aura_site.asgi",
-        "--config",
-        "python:aura_site.gunicorn_conf",
-        "--bind",
-        f"{host}:{port}",
-        "--workers",
-        str(workers),
-    ]
-
-
 class Command(BaseCommand):
     help = (
         "Run the whole app: the embedded PostgreSQL (unless DATABASE_URL is set), a Temporal dev "
@@ -117,7 +103,8 @@ class DevStack:
         self.manage("migrate", "--no-input", "--verbosity", "0")
         self.manage("ensure_admin")
         self.spawn(
-            "web", *web_server_command(host=WEB_HOST, port=self.port, workers=self.web_workers)
+            "web",
+            *devstack.web_server_command(host=WEB_HOST, port=self.port, workers=self.web_workers),
         )
         self.spawn("worker", sys.executable, "manage.py", "runworker")
         if not devstack.wait_for_port(self.port, timeout=30):
