@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
+from audit import subjects as audit_subjects
 from audit.models import AuditEvent
 from audit.services import user_actor
 from aura_site.errors import DomainError
@@ -80,6 +81,8 @@ class CrisisScheduleAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: CrisisSchedule | None = None):
         if obj is None:
             return []
+        # The schedule's crises and audit events only for those who may read them.
+        user = request.user
         return [
             "name",
             "temporal_schedule_id",
@@ -87,8 +90,8 @@ class CrisisScheduleAdmin(admin.ModelAdmin):
             "sync_error",
             "synced_at",
             "next_run_times",
-            "recent_crises",
-            "events",
+            *(["recent_crises"] if user.has_perm("crises.view_crisis") else []),
+            *(["events"] if user.has_perm(audit_subjects.VIEW_PERMISSION) else []),
         ]
 
     def get_fields(self, request: HttpRequest, obj: CrisisSchedule | None = None):

@@ -58,6 +58,13 @@ def test_a_viewer_sees_but_cannot_operate(client: Client, admin_client: Client, 
     assert client.get(f"{LIST}{schedule.pk}/backfill/").status_code == 403
     assert not CrisisSchedule.objects.get().paused
     assert not AuditEvent.objects.exclude(event_type="schedule_created").exists()
+    # Its audit events and crises are for those who may read them.
+    assert b'id="schedule-events"' not in page.content
+    assert b"Recent crises" not in page.content
+    viewer.user_permissions.add(Permission.objects.get(codename="view_auditevent"))
+    client.force_login(User.objects.get(pk=viewer.pk))
+    page = client.get(f"{LIST}{schedule.pk}/change/")
+    assert b'id="schedule-events"' in page.content and b"schedule_created" in page.content
 
 
 def in_thread(function, *args, **kwargs):
