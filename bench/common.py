@@ -102,3 +102,31 @@ def api_client(*permissions: str):
     client = APIClient(SERVER_NAME="localhost")
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client, user
+
+
+@contextmanager
+def temporal_dev_server(log_dir: Path) -> Iterator[str]:
+    """Run `temporal server start-dev` with the Aura flags (its banner and logs go to
+    `log_dir`/temporal.log) and yield its address."""
+    import socket
+    import subprocess
+
+    from aura_site import devstack
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with open(log_dir / "temporal.log", "wb") as log:
+        server = subprocess.Popen(
+            [
+                devstack.venv_binary("temporal"),
+                *devstack.temporal_dev_server_args(port=port, ui_port=None, db_filename=None),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        assert devstack.wait_for_port(port, 30), "temporal dev server did not start"
+        yield f"127.0.0.1:{port}"
+    finally:
+        devstack.stop_process(server, 10)
