@@ -41,10 +41,9 @@ check: install
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
+# Every benchmark (docs/performance.md): bench/results/latest.json and one table.
 bench: install
-	$(BIN)/python bench/audit_append.py
-	$(BIN)/python bench/crisis_e2e.py
-	$(BIN)/python bench/epoch_lifecycle.py
+	$(BIN)/python bench/run_all.py
 
 # Record the workflow histories the replay test checks (docs/upgrades.md), e.g.
 # `make histories ARGS="--only epochs"`.

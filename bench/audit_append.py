@@ -20,6 +20,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aura_site.settings")
 
+from common import load_average, record  # noqa: E402
+
 
 def rows(count: int) -> list[list]:
     now = "2026-11-25T12:00:00+00:00"
@@ -68,6 +70,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2000, help="rows per table per round")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
+    load = load_average()
 
     import django
 
@@ -117,6 +120,21 @@ def main() -> None:
     print(f"hash-chained append: {chained_us:8.1f} us/row  ({1e6 / chained_us:,.0f} rows/s)")
     print(f"chain verified: {report.intact} ({report.checked} rows)")
     print(f"ratio chained/plain: {chained_us / plain_us:.2f}x (target <= 1.30x)")
+    record(
+        "audit: append ratio",
+        {
+            "rows_per_round": args.rows,
+            "rounds": args.rounds,
+            "plain_us_per_row": round(plain_us, 1),
+            "chained_us_per_row": round(chained_us, 1),
+            "ratio": round(chained_us / plain_us, 2),
+            "chain_intact": report.intact,
+        },
+        "chained / plain <= 1.30x",
+        chained_us / plain_us <= 1.30 and report.intact,
+        load,
+        f"chained {chained_us:.0f} us/row vs plain {plain_us:.0f}: {chained_us / plain_us:.2f}x",
+    )
 
 
 if __name__ == "__main__":

@@ -173,6 +173,7 @@ def main() -> None:
         "chain intact under concurrent writers",
         report.intact,
         load,
+        "rows/s by writers 1/4/16: " + " / ".join(f"{r:,}" for r in rates.values()),
     )
     record(
         "audit: verify_audit",
@@ -188,6 +189,8 @@ def main() -> None:
         "<= 30 s over 1,000,000 rows, flat memory",
         verify_full[0] <= 30 and verify_full[1] <= verify_small[1] * 1.2 and total >= 1_000_000,
         load,
+        f"{total:,} rows in {verify_full[0]:.1f} s, peak RSS {verify_full[1]:.0f} MiB "
+        f"({verify_small[1]:.0f} MiB at {report.checked + tenth:,})",
     )
     record(
         "audit: GET /audit-events/ at scale",
@@ -195,6 +198,7 @@ def main() -> None:
         "p95 <= 20 ms at 1,000,000 rows",
         p95 <= 20 and total >= 1_000_000,
         load,
+        f"{total:,} rows: p50 {p50:.1f} ms, p95 {p95:.1f} ms",
     )
     print(f"audit at scale: {total:,} chained rows (load average at start {load})")
     for writers, rate in throughput.items():

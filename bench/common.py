@@ -30,17 +30,24 @@ def percentile(values: list[float], q: int) -> float:
 
 
 def record(
-    name: str, figures: dict, target: str, met: bool | None, load_at_start: list[float]
+    name: str,
+    figures: dict,
+    target: str,
+    met: bool | None,
+    load_at_start: list[float],
+    summary: str,
 ) -> None:
     """Store one benchmark's result in latest.json, replacing its previous one.
 
-    `met` is None when the issue sets no target for the figure (a baseline, a footprint).
+    `met` is None when the issue sets no target for the figure; `summary` is its line in the
+    table run_all.py prints.
     """
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
     results = [entry for entry in results if entry["name"] != name]
     results.append(
         {
             "name": name,
+            "summary": summary,
             "figures": figures,
             "target": target,
             "met": met,

@@ -199,6 +199,10 @@ def main() -> None:
         "REST p95 <= 2x raw start_workflow p95 at 1, 20 and 50 clients",
         worst <= 2,
         load,
+        "REST/raw p95 at 1/20/50 clients: "
+        + " / ".join(
+            f"{t['rest']['p95_ms'] / t['raw']['p95_ms']:.1f}x" for t in triggers.values()
+        ),
     )
     slowdown = long_polls["with_waits"]["p95_ms"] / long_polls["no_waits"]["p95_ms"]
     record(
@@ -207,6 +211,8 @@ def main() -> None:
         "p95 of an unrelated GET with 100 open waits (no target set: compared with none open)",
         None,
         load,
+        f"GET p95 {long_polls['no_waits']['p95_ms']} ms idle, "
+        f"{long_polls['with_waits']['p95_ms']} ms with {long_polls['open_waits']} waits open",
     )
     print(f"trigger latency, no worker polling (load average at start {load})")
     print("  clients  path   triggers/s   p50 ms   p95 ms   p99 ms   REST/raw p95")
