@@ -137,3 +137,53 @@ def temporal_dev_server(log_dir: Path) -> Iterator[str]:
         yield f"127.0.0.1:{port}"
     finally:
         devstack.stop_process(server, 10)
+
+
+def prepared_env(database_url: str, temporal_address: str) -> dict[str, str]:
+    """Migrate `database_url` and return the environment of the app's processes on it, quiet
+    and unthrottled (one user drives every client), with a superuser's token as BENCH_TOKEN."""
+    import subprocess
+    import uuid
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "TEMPORAL_ADDRESS": temporal_address,
+        "TEMPORAL_TASK_QUEUE": f"bench-{uuid.uuid4()}",
+        "CRISIS_TASK_QUEUE": f"bench-crisis-{uuid.uuid4()}",
+        "AURA_LOG_LEVEL": "WARNING",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "AURA_THROTTLE_WRITES": "off",
+        "AURA_THROTTLE_WAITS": "off",
+        "AURA_MAX_OPEN_WAITS": "1000",
+    }
+
+    def manage(*args: str) -> str:
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+    manage("migrate", "--noinput")
+    env["BENCH_TOKEN"] = manage(
+        "shell",
+        "-c",
+        "from django.contrib.auth.models import User;"
+        "from rest_framework.authtoken.models import Token;"
+        "u=User.objects.create_superuser('bench','b@x.invalid','pw');"
+        "print(Token.objects.create(user=u).key)",
+    ).split()[-1]
+    return env
+
+
+def rss_mib(pid: int) -> float:
+    """Return a process's resident set size in MiB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise LookupError(pid)

@@ -22,6 +22,8 @@ BENCHMARKS = [
     "trigger_latency",
     "epoch_lifecycle",
     "lists",
+    "phase_scaling",
+    "worker_footprint",
 ]
 
 
