@@ -112,7 +112,7 @@ def api_client(*permissions: str):
 
 
 @contextmanager
-def temporal_dev_server(log_dir: Path) -> Iterator[str]:
+def temporal_dev_server(log_dir: Path, search_attributes: dict | None = None) -> Iterator[str]:
     """Run `temporal server start-dev` with the Aura flags (its banner and logs go to
     `log_dir`/temporal.log) and yield its address."""
     import socket
@@ -127,7 +127,12 @@ def temporal_dev_server(log_dir: Path) -> Iterator[str]:
         server = subprocess.Popen(
             [
                 devstack.venv_binary("temporal"),
-                *devstack.temporal_dev_server_args(port=port, ui_port=None, db_filename=None),
+                *devstack.temporal_dev_server_args(
+                    port=port,
+                    ui_port=None,
+                    db_filename=None,
+                    search_attributes=search_attributes,
+                ),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

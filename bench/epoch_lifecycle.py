@@ -20,6 +20,7 @@ import asyncio
 import os
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +34,7 @@ os.environ.setdefault("AURA_LOG_LEVEL", "WARNING")  # no INFO line per transitio
 
 import dj_database_url  # noqa: E402
 import django  # noqa: E402
-from common import load_average, record  # noqa: E402
+from common import load_average, record, temporal_dev_server  # noqa: E402
 
 django.setup()
 
@@ -47,6 +48,7 @@ from django.test.utils import (  # noqa: E402
 )
 from rest_framework.test import APIClient  # noqa: E402
 from temporalio import activity, workflow  # noqa: E402
+from temporalio.client import Client  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
 from audit.activities import init_audit_trail, record_audit_event  # noqa: E402
@@ -233,9 +235,8 @@ def ours_sync(api: APIClient) -> float:
     return time.perf_counter() - started
 
 
-async def main(epochs: int, load: list[float]) -> None:
-    env = await devstack.start_local_environment(DEFINITIONS)
-    client = env.client
+async def main(epochs: int, load: list[float], address: str) -> None:
+    client = await Client.connect(address)
     temporal.set_client(client)
     ours_queue, raw_queue = f"bench-{uuid.uuid4()}", f"bench-raw-{uuid.uuid4()}"
     bare_queue = f"bench-bare-{uuid.uuid4()}"
@@ -282,7 +283,6 @@ async def main(epochs: int, load: list[float]) -> None:
                         bare.append(b)
     finally:
         temporal.set_client(None)
-        await env.shutdown()
 
     steps = len(SEQUENCE)
     o, u, s, b = (statistics.median(x) for x in (ours, raw_updates, raw_signals, bare))
@@ -333,7 +333,11 @@ def run() -> None:
     setup_test_environment()  # the test client's "testserver" host, locmem mail
     old = setup_databases(verbosity=0, interactive=False)
     try:
-        asyncio.run(main(args.epochs, load))
+        with (
+            tempfile.TemporaryDirectory(prefix="epoch-bench-") as tmpdir,
+            temporal_dev_server(Path(tmpdir), DEFINITIONS) as address,
+        ):
+            asyncio.run(main(args.epochs, load, address))
     finally:
         from django.db import connection
 
