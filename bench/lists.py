@@ -26,10 +26,6 @@ from common import (
     temporal_dev_server,
 )
 
-STATUSES = (
-    "ARRAY['completed','completed','completed','completed','completed','completed',"
-    "'completed','failed','partial_failure','cancelled']"
-)
 API_PAGES = [
     "/api/v1/crises/?status=completed&ordering=-started_at&limit=20",
     "/api/v1/crises/?target=target-7&ordering=-completed_at&limit=20",
@@ -46,38 +42,13 @@ ADMIN_PAGES = [
 
 
 def insert_rows(count: int) -> None:
-    """Insert `count` crises over the last weeks (1 in 1,000 running) and `count` epochs."""
+    """Insert `count` crises over the last weeks (tests/bulk.py) and `count` epochs."""
     from django.db import connection
 
+    from tests.bulk import insert_crises
+
+    insert_crises(count)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO crises_crisis (id, crisis_id, workflow_id, target, status, initiated_by,
-                request_fingerprint, error, cancel_requested_by, started_at, completed_at,
-                created_at, updated_at)
-            SELECT gen_random_uuid(), 'crisis-bulk-' || i, 'crisis-workflow-bulk-' || i,
-                'target-' || (i %% 50),
-                CASE WHEN i %% 1000 = 0 THEN 'running' ELSE ({STATUSES})[1 + i %% 10] END,
-                'bench', '', CASE WHEN i %% 10 = 7 THEN 'agent unreachable' ELSE '' END, '',
-                now() - i * interval '30 seconds',
-                CASE WHEN i %% 1000 = 0 THEN NULL
-                    ELSE now() - i * interval '30 seconds' + interval '20 seconds' END,
-                now(), now()
-            FROM generate_series(1, %s) AS i
-            """,
-            [count],
-        )
-        cursor.execute(
-            """
-            INSERT INTO crises_crisisphase (id, crisis_id, position, phase_id, agent_id, action,
-                target, priority, status, attempts, error, created_at, updated_at)
-            SELECT gen_random_uuid(), c.id, p, 'phase-' || (p + 1), 'agent', 'recon', c.target,
-                1, CASE WHEN c.status = 'running' THEN 'pending' ELSE 'completed' END,
-                1, '', now(), now()
-            FROM crises_crisis c CROSS JOIN generate_series(0, 2) AS p
-            WHERE right(c.crisis_id, 1) = '0'
-            """
-        )
         cursor.execute(
             """
             INSERT INTO epochs_epoch (id, epoch_id, request_description, current_phase, domain,
