@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from common import load_average, record
+from common import load_average, percentile, prepared_env, record, scratch_database
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -125,10 +125,6 @@ class CpuMeter:
 
     def used(self) -> dict[str, float]:
         return {name: value - self.start.get(name, 0.0) for name, value in self.read().items()}
-
-
-def percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else 0
 
 
 # --- raw temporalio baseline: same workflow, activities that only log ---------------------
@@ -250,43 +246,6 @@ class Results:
 # --- Django path: gunicorn + runworker + PostgreSQL ------------------------------------------
 
 
-def database_urls() -> tuple[str, str, object]:
-    """Return (admin URL, bench URL, embedded server handle or None)."""
-    import psycopg
-
-    url = os.environ.get("DATABASE_URL")
-    server = None
-    if not url:
-        server = devstack.start_embedded_postgres(ROOT / ".aura")
-        url = server.get_uri()
-    base, _, query = url.partition("?")
-    admin_db = base.rsplit("/", 1)
-    bench_url = f"{admin_db[0]}/{BENCH_DB}" + (f"?{query}" if query else "")
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
-    return url, bench_url, server
-
-
-def drop_database(admin_url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-
-
-def manage(env: dict, *args: str, capture: bool = True) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=capture,
-        text=True,
-        check=True,
-    )
-    return done.stdout
-
-
 async def wait_for_pollers(address: str, queue: str, tmp: Path, timeout: float = 30) -> None:
     """Wait until a worker polls `queue` (the worker logs at WARNING: no startup line)."""
     from temporalio.api.enums.v1 import TaskQueueType
@@ -389,58 +348,28 @@ async def main() -> None:
             stdout=open(tmp / "temporal.log", "wb"),  # noqa: SIM115
             stderr=subprocess.STDOUT,
         )
-        admin_url = None
-        pg = None
         try:
             assert devstack.wait_for_port(port, 30), "temporal dev server did not start"
             address = f"127.0.0.1:{port}"
-            admin_url, bench_url, pg = database_urls()
-            env = {
-                **os.environ,
-                "DATABASE_URL": bench_url,
-                "TEMPORAL_ADDRESS": address,
-                "CRISIS_TASK_QUEUE": f"bench-django-{uuid.uuid4()}",
-                "AURA_LOG_LEVEL": "WARNING",
-                "DJANGO_DEBUG": "false",
-                "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-                # One user drives every client: per-user rate limits would measure themselves.
-                "AURA_THROTTLE_WRITES": "off",
-                "AURA_THROTTLE_WAITS": "off",
-                "AURA_MAX_OPEN_WAITS": "1000",
-            }
-            manage(env, "migrate", "--noinput")
-            env["BENCH_TOKEN"] = (
-                manage(
-                    env,
-                    "shell",
-                    "-c",
-                    "from django.contrib.auth.models import User;"
-                    "from rest_framework.authtoken.models import Token;"
-                    "u=User.objects.create_superuser('bench','b@x.invalid','pw');"
-                    "print(Token.objects.create(user=u).key)",
-                )
-                .strip()
-                .splitlines()[-1]
-            )
+            with scratch_database(BENCH_DB) as bench_url:
+                env = prepared_env(bench_url, address)
 
-            raw, ours = Results(), Results()
-            async with (
-                raw_path(address, args.phases) as (raw_one, raw_children),
-                django_path(env, args.clients, args.phases, tmp) as (our_one, our_children),
-            ):
-                await run_clients(args.clients, args.clients, raw_one)  # warm-up
-                await run_clients(args.clients, args.clients, our_one)
-                for _ in range(args.rounds):  # alternated: the machine's noise hits both
-                    await raw.measure(raw_one, args.crises, args.clients, server.pid, raw_children)
-                    await ours.measure(
-                        our_one, args.crises, args.clients, server.pid, our_children
-                    )
+                raw, ours = Results(), Results()
+                async with (
+                    raw_path(address, args.phases) as (raw_one, raw_children),
+                    django_path(env, args.clients, args.phases, tmp) as (our_one, our_children),
+                ):
+                    await run_clients(args.clients, args.clients, raw_one)  # warm-up
+                    await run_clients(args.clients, args.clients, our_one)
+                    for _ in range(args.rounds):  # alternated: the machine's noise hits both
+                        await raw.measure(
+                            raw_one, args.crises, args.clients, server.pid, raw_children
+                        )
+                        await ours.measure(
+                            our_one, args.crises, args.clients, server.pid, our_children
+                        )
         finally:
             devstack.stop_process(server, 10)
-            if admin_url:
-                drop_database(admin_url)
-            if pg is not None:
-                pg.cleanup()
 
     ratios = [o / r for o, r in zip(ours.rates, raw.rates, strict=True)]
     crises = args.crises * args.rounds

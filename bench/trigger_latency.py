@@ -13,7 +13,6 @@ Temporal dev server started here (the banner goes to a log file), scratch databa
 
 import argparse
 import asyncio
-import os
 import subprocess
 import sys
 import tempfile
@@ -22,8 +21,16 @@ import uuid
 from pathlib import Path
 
 import httpx
-from common import ROOT, load_average, percentile, record, scratch_database
-from crisis_e2e import free_port, manage, missions
+from common import (
+    ROOT,
+    load_average,
+    percentile,
+    prepared_env,
+    record,
+    scratch_database,
+    temporal_dev_server,
+)
+from crisis_e2e import free_port, missions
 from temporalio.client import Client
 
 from aura_site import devstack
@@ -132,65 +139,29 @@ def main() -> None:
     parser.add_argument("--waits", type=int, default=100)
     args = parser.parse_args()
     load = load_average()
-    with tempfile.TemporaryDirectory(prefix="trigger-bench-") as tmpdir:
-        tmp = Path(tmpdir)
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                devstack.venv_binary("temporal"),
-                *devstack.temporal_dev_server_args(port=port, ui_port=None, db_filename=None),
-            ],
-            stdout=open(tmp / "temporal.log", "wb"),  # noqa: SIM115
-            stderr=subprocess.STDOUT,
-        )
-        web = None
+    with (
+        tempfile.TemporaryDirectory(prefix="trigger-bench-") as tmpdir,
+        temporal_dev_server(Path(tmpdir)) as address,
+        scratch_database("aura_bench_trigger") as url,
+    ):
+        # A crisis queue no worker polls: the start cost alone.
+        env = prepared_env(url, address)
+        http_port = free_port()
+        with open(Path(tmpdir) / "web.log", "wb") as web_log:
+            web = subprocess.Popen(
+                devstack.web_server_command(host="127.0.0.1", port=http_port, workers=2),
+                cwd=ROOT,
+                env=env,
+                stdout=web_log,
+                stderr=subprocess.STDOUT,
+            )
         try:
-            assert devstack.wait_for_port(port, 30), "temporal dev server did not start"
-            with scratch_database("aura_bench_trigger") as url:
-                env = {
-                    **os.environ,
-                    "DATABASE_URL": url,
-                    "TEMPORAL_ADDRESS": f"127.0.0.1:{port}",
-                    "CRISIS_TASK_QUEUE": f"bench-idle-{uuid.uuid4()}",
-                    "AURA_LOG_LEVEL": "WARNING",
-                    "DJANGO_DEBUG": "false",
-                    "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-                    "AURA_THROTTLE_WRITES": "off",
-                    "AURA_THROTTLE_WAITS": "off",
-                    "AURA_MAX_OPEN_WAITS": "1000",
-                }
-                manage(env, "migrate", "--noinput")
-                token = (
-                    manage(
-                        env,
-                        "shell",
-                        "-c",
-                        "from django.contrib.auth.models import User;"
-                        "from rest_framework.authtoken.models import Token;"
-                        "u=User.objects.create_superuser('bench','b@x.invalid','pw');"
-                        "print(Token.objects.create(user=u).key)",
-                    )
-                    .strip()
-                    .splitlines()[-1]
-                )
-                http_port = free_port()
-                with open(tmp / "web.log", "wb") as web_log:
-                    web = subprocess.Popen(
-                        devstack.web_server_command(host="127.0.0.1", port=http_port, workers=2),
-                        cwd=ROOT,
-                        env=env,
-                        stdout=web_log,
-                        stderr=subprocess.STDOUT,
-                    )
-                assert devstack.wait_for_port(http_port, 30), "the web server did not start"
-                triggers, long_polls = asyncio.run(
-                    measure(f"127.0.0.1:{port}", http_port, token, args)
-                )
-                devstack.stop_process(web, 10)
+            assert devstack.wait_for_port(http_port, 30), "the web server did not start"
+            triggers, long_polls = asyncio.run(
+                measure(address, http_port, env["BENCH_TOKEN"], args)
+            )
         finally:
-            if web is not None:
-                devstack.stop_process(web, 10)
-            devstack.stop_process(server, 10)
+            devstack.stop_process(web, 10)
 
     worst = max(t["rest"]["p95_ms"] / t["raw"]["p95_ms"] for t in triggers.values())
     record(
