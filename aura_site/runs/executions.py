@@ -16,6 +16,7 @@ from django.utils import timezone
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.service import RPCError, RPCStatusCode
 
+from aura_site.errors import DomainError
 from aura_site.runs.models import StartIntent
 from aura_site.temporal import TemporalUnavailable, get_client, run_sync
 
@@ -64,6 +65,23 @@ async def terminate_execution(workflow_id: str, reason: str) -> bool:
             return False
         raise
     return True
+
+
+def operator_note(verb: str, *, actor: str, reason: str) -> str:
+    """Return why an operator ended a run, as its record keeps it: `<verb> by <actor>: <why>`."""
+    return f"{verb} by {actor or 'an operator'}" + (f": {reason}" if reason else "")
+
+
+def termination_reason(reason: str) -> str:
+    """Return a terminate's reason, trimmed.
+
+    Raises:
+        DomainError: it is empty (a terminate skips all cleanup, so it must say why).
+    """
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("A reason is required to terminate.", errors={"reason": ["Required."]})
+    return reason
 
 
 async def wait_closed(workflow_id: str, timeout: float) -> None:

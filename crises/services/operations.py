@@ -4,7 +4,6 @@ from typing import Any
 
 from temporalio.service import RPCError
 
-from aura_site.errors import DomainError
 from aura_site.runs import executions, outbox
 from aura_site.temporal import TemporalUnavailable, run_sync
 from crises import records
@@ -63,15 +62,13 @@ def terminate_crisis(crisis: Crisis, *, actor: str, reason: str) -> Crisis:
         CrisisNotActive: the crisis has already ended.
         TemporalUnavailable: Temporal cannot be reached (nothing changed).
     """
-    reason = reason.strip()
-    if not reason:
-        raise DomainError("A reason is required to terminate.", errors={"reason": ["Required."]})
+    reason = executions.termination_reason(reason)
     crisis.refresh_from_db()
     if not crisis.is_active:
         raise CrisisNotActive(
             f"Crisis {crisis.crisis_id} has already ended ({crisis.get_status_display()})."
         )
-    error = f"terminated by {actor or 'an operator'}: {reason}"
+    error = executions.operator_note("terminated", actor=actor, reason=reason)
     intent = outbox.intent_for(crisis.workflow_id)
     if intent is not None and intent.is_pending:
         outbox.fail(intent, error)  # never started: nothing to terminate in Temporal

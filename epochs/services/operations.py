@@ -7,7 +7,6 @@ and reason in the audit trail.
 
 from temporalio.service import RPCError
 
-from aura_site.errors import DomainError
 from aura_site.runs import executions, outbox
 from aura_site.temporal import TemporalUnavailable, run_sync
 from epochs.exceptions import EpochNotRunning
@@ -22,7 +21,7 @@ def cancel_epoch(epoch: Epoch, *, actor: str, reason: str = "") -> Epoch:
         EpochNotRunning: the epoch has already ended.
         TemporalUnavailable: Temporal cannot be reached (nothing changed).
     """
-    note = f"cancelled by {actor or 'an operator'}" + (f": {reason}" if reason else "")
+    note = executions.operator_note("cancelled", actor=actor, reason=reason)
     return _end(
         epoch, note, actor=actor, reason=reason, terminate=False, status=Epoch.Status.CANCELLED
     )
@@ -36,10 +35,8 @@ def terminate_epoch(epoch: Epoch, *, actor: str, reason: str) -> Epoch:
         EpochNotRunning: the epoch has already ended.
         TemporalUnavailable: Temporal cannot be reached (nothing changed).
     """
-    reason = reason.strip()
-    if not reason:
-        raise DomainError("A reason is required to terminate.", errors={"reason": ["Required."]})
-    note = f"terminated by {actor or 'an operator'}: {reason}"
+    reason = executions.termination_reason(reason)
+    note = executions.operator_note("terminated", actor=actor, reason=reason)
     return _end(
         epoch, note, actor=actor, reason=reason, terminate=True, status=Epoch.Status.FAILED
     )
