@@ -293,16 +293,25 @@ async def _trigger_remote(name: str) -> None:
     await remote.trigger(await get_client(), name)
 
 
-def backfill_errors(schedule: CrisisSchedule, start: Any, end: Any) -> dict[str, list[str]]:
-    """Return what is wrong with a backfill window of `schedule`, keyed by field."""
+def _backfill_firings(schedule: CrisisSchedule, start: Any, end: Any) -> int:
+    """Return how many times `schedule` fires in a backfill window.
+
+    Raises:
+        InvalidSchedule: the window is not in the past, too long, or holds no firing (or too
+            many).
+    """
     if not isinstance(start, datetime) or not isinstance(end, datetime):
-        return {"start": ["Give a start and an end time."]}
+        raise InvalidSchedule({"start": ["Give a start and an end time."]})
     if end <= start:
-        return {"end": ["The end must be after the start."]}
+        raise InvalidSchedule({"end": ["The end must be after the start."]})
     if end > timezone.now():
-        return {"end": ["A backfill covers the past: the end cannot be in the future."]}
+        raise InvalidSchedule(
+            {"end": ["A backfill covers the past: the end cannot be in the future."]}
+        )
     if end - start > MAX_BACKFILL_WINDOW:
-        return {"start": [f"A backfill covers at most {MAX_BACKFILL_WINDOW.days} days."]}
+        raise InvalidSchedule(
+            {"start": [f"A backfill covers at most {MAX_BACKFILL_WINDOW.days} days."]}
+        )
     firings = count_firings(
         start,
         end,
@@ -311,10 +320,12 @@ def backfill_errors(schedule: CrisisSchedule, start: Any, end: Any) -> dict[str,
         limit=MAX_BACKFILL_FIRINGS,
     )
     if firings > MAX_BACKFILL_FIRINGS:
-        return {"start": [f"The window holds more than {MAX_BACKFILL_FIRINGS} firings."]}
+        raise InvalidSchedule(
+            {"start": [f"The window holds more than {MAX_BACKFILL_FIRINGS} firings."]}
+        )
     if firings == 0:
-        return {"start": ["The schedule does not fire in this window."]}
-    return {}
+        raise InvalidSchedule({"start": ["The schedule does not fire in this window."]})
+    return firings
 
 
 def backfill_schedule(
@@ -326,15 +337,7 @@ def backfill_schedule(
         InvalidSchedule: the window is not in the past, too long, or holds no firing.
         TemporalUnavailable: Temporal cannot be reached (nothing fired).
     """
-    if errors := backfill_errors(schedule, start, end):
-        raise InvalidSchedule(errors)
-    firings = count_firings(
-        start,
-        end,
-        cron=schedule.cron,
-        interval_seconds=schedule.interval_seconds,
-        limit=MAX_BACKFILL_FIRINGS,
-    )
+    firings = _backfill_firings(schedule, start, end)
     _in_step(schedule)
     try:
         run_sync(_backfill_remote(schedule.name, start, end))
