@@ -3,7 +3,7 @@
 Runs against DATABASE_URL, or the embedded PostgreSQL of the dev stack, in a scratch database
 that is created, migrated and dropped here. Both tables get the same INSERT statements with the
 same parameters, interleaved round by round, so the ratio isolates what the chain costs (the
-BEFORE INSERT trigger, the head-row lock and update, the append-only guard).
+BEFORE INSERT trigger: the head-row lock and the UPDATE that computes the hash).
 
     .venv/bin/python bench/audit_append.py [--rows 2000] [--rounds 5]
 """
@@ -119,7 +119,7 @@ def main() -> None:
     print(f"plain insert:        {plain_us:8.1f} us/row  ({1e6 / plain_us:,.0f} rows/s)")
     print(f"hash-chained append: {chained_us:8.1f} us/row  ({1e6 / chained_us:,.0f} rows/s)")
     print(f"chain verified: {report.intact} ({report.checked} rows)")
-    print(f"ratio chained/plain: {chained_us / plain_us:.2f}x (target <= 1.30x)")
+    print(f"ratio chained/plain: {chained_us / plain_us:.2f}x (target <= 1.15x)")
     record(
         "audit: append ratio",
         {
@@ -130,8 +130,8 @@ def main() -> None:
             "ratio": round(chained_us / plain_us, 2),
             "chain_intact": report.intact,
         },
-        "chained / plain <= 1.30x",
-        chained_us / plain_us <= 1.30 and report.intact,
+        "chained / plain <= 1.15x",
+        chained_us / plain_us <= 1.15 and report.intact,
         load,
         f"chained {chained_us:.0f} us/row vs plain {plain_us:.0f}: {chained_us / plain_us:.2f}x",
     )
