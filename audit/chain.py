@@ -78,6 +78,7 @@ def verify_chain(batch_size: int = 5000) -> ChainReport:
     """Walk the chain in order and report the first row that breaks it, if any."""
     expected_prev = GENESIS_HASH
     checked = 0
+    row_id = None
     for values, payload_text, prev_hash, stored_hash in _rows(batch_size):
         seq, row_id = values["seq"], str(values["id"])
         if seq != checked + 1:
@@ -92,5 +93,10 @@ def verify_chain(batch_size: int = 5000) -> ChainReport:
     if head is not None and head.seq != checked:
         return ChainReport(
             checked, head.seq, None, f"the chain head expects {head.seq} rows, found {checked}"
+        )
+    if head is not None and head.hash != expected_prev:
+        # The next append chains on the head's hash: a head pointing elsewhere forks the chain.
+        return ChainReport(
+            checked, head.seq, row_id, "the chain head's hash does not match the last row's"
         )
     return ChainReport(checked)

@@ -9,7 +9,8 @@ from django.utils import timezone
 GENESIS_HASH = "0" * 64
 
 # The row's canonical JSON is the array of these fields, in this order. The trigger renders it
-# in SQL; verify_audit renders it again in Python (audit/chain.py) from the same list.
+# in SQL (audit/migrations/0003_chain_head_hash.py); verify_audit renders it again in Python
+# (audit/chain.py) from this list.
 CANONICAL_FIELDS = (
     "id",
     "seq",
@@ -27,43 +28,6 @@ CANONICAL_FIELDS = (
 )
 # Filled in by the hash_chain trigger, never by the caller.
 CHAIN_FIELDS = ("seq", "prev_hash", "hash")
-
-
-def _canonical_sql(name: str) -> str:
-    if name == "occurred_at":
-        return "to_char(NEW.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-    return f"NEW.{name}"
-
-
-_CANONICAL_ROW = f"jsonb_build_array({', '.join(map(_canonical_sql, CANONICAL_FIELDS))})::text"
-
-# Computing the chain inside PostgreSQL costs ~1.1x a plain insert. Bumping the head row takes
-# its lock, so concurrent writers queue up and the chain never forks; the previous hash is read
-# from the previous row (unique index on seq), so each insert writes the head only once.
-_HASH_CHAIN_FUNC = f"""
-    DECLARE
-        next_seq bigint;
-        previous text;
-    BEGIN
-        UPDATE audit_chainhead SET seq = seq + 1 WHERE id = 1 RETURNING seq INTO next_seq;
-        IF NOT FOUND THEN
-            INSERT INTO audit_chainhead (id, seq) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
-            UPDATE audit_chainhead SET seq = seq + 1 WHERE id = 1 RETURNING seq INTO next_seq;
-        END IF;
-        -- Checked under the head's lock, so a retried activity never records twice.
-        IF NEW.idempotency_key IS NOT NULL AND EXISTS (
-            SELECT 1 FROM {{meta.db_table}} WHERE idempotency_key = NEW.idempotency_key
-        ) THEN
-            UPDATE audit_chainhead SET seq = seq - 1 WHERE id = 1;
-            RETURN NULL;
-        END IF;
-        SELECT hash INTO previous FROM {{meta.db_table}} WHERE seq = next_seq - 1;
-        NEW.seq := next_seq;
-        NEW.prev_hash := coalesce(previous, '{GENESIS_HASH}');
-        NEW.hash := encode(sha256(convert_to(NEW.prev_hash || {_CANONICAL_ROW}, 'UTF8')), 'hex');
-        RETURN NEW;
-    END;
-"""
 
 
 class AuditEventQuerySet(models.QuerySet):
@@ -106,23 +70,27 @@ class AuditEvent(models.Model):
         ]
         triggers = [
             pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
-            pgtrigger.Trigger(
-                name="hash_chain",
-                when=pgtrigger.Before,
-                operation=pgtrigger.Insert,
-                func=pgtrigger.Func(_HASH_CHAIN_FUNC),
-            ),
         ]
+        # The BEFORE INSERT `audit_hash_chain` trigger is plain SQL (migration 0003), not a
+        # pgtrigger: pgtrigger wraps every function in its `pgtrigger.ignore` check, a
+        # subtransaction per row, and that session setting would let a writer skip the chain.
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.event_type} {self.subject_kind}:{self.subject_id}"
 
 
 class ChainHead(models.Model):
-    """How long the chain is: the next row gets `seq + 1`. Its lock serialises writers."""
+    """The chain's last row: its seq and hash. Its row lock serialises writers.
+
+    The trigger bumps it with one UPDATE that also computes the new row's hash, so an append
+    reads no previous row; `prev_hash` keeps the hash it replaced (UPDATE ... RETURNING only
+    sees new values), which is the new row's prev_hash.
+    """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    prev_hash = models.CharField(max_length=64, default=GENESIS_HASH)
 
     def __str__(self) -> str:
         return f"#{self.seq}"

@@ -4,7 +4,8 @@ Migrations run as the role that owns the tables. The web server and the workers 
 role that is no superuser and owns no table, so it cannot `ALTER TABLE ... DISABLE TRIGGER` on
 the audit table (only its owner or a superuser may); it gets no UPDATE, DELETE or TRUNCATE on
 the audit table either, so not even a session setting that pgtrigger honours
-(`pgtrigger.ignore`) lets it rewrite history.
+(`pgtrigger.ignore`) lets it rewrite history; nor any write on the chain head, which only the
+chain trigger (SECURITY DEFINER) moves.
 """
 
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from psycopg import sql
 
-from audit.models import AuditEvent
+from audit.models import AuditEvent, ChainHead
 
 ROLE_OPTIONS = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
 
@@ -70,6 +71,10 @@ def plan(name: str, *, password: str | None = None) -> RolePlan:
         sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {} TO {}").format(schema_id, role),
         sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON {} FROM {}").format(
             sql.Identifier(schema, audit_table), role
+        ),
+        # Only the chain trigger (SECURITY DEFINER, running as the owner) moves the head.
+        sql.SQL("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {} FROM {}").format(
+            sql.Identifier(schema, ChainHead._meta.db_table), role
         ),
     ]
     return RolePlan(name=name, exists=superuser is not None, statements=statements)

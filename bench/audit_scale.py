@@ -11,10 +11,12 @@ In a scratch database (DATABASE_URL's server, else the embedded PostgreSQL; drop
    the peak must not grow with the rows);
 3. GET /api/v1/audit-events/ filtered by subject and cursor-paginated (first and next page),
    through the whole Django stack but HTTP: p50/p95 over 200 requests.
-Ratio against a baseline: the writers' throughput is compared with the single writer's.
+Ratio against a baseline: the writers' throughput is compared with the single writer's, and with
+plain inserts into the same table without the chain (`plain_audit`) by as many writers.
 """
 
 import argparse
+import itertools
 import os
 import subprocess
 import sys
@@ -36,21 +38,27 @@ BATCH = 50_000
 SUBJECTS = 2_000
 
 
-def concurrent_appends(url: str, writers: int, total: int) -> float:
-    """Append `total` rows split over `writers` connections at once; return rows/s."""
+def concurrent_appends(url: str, writers: int, total: int, table: str) -> float:
+    """Append `total` rows split over `writers` connections at once; return rows/s.
+
+    On `plain_audit` (the same table without the chain) the caller numbers the rows, as
+    bench/audit_append.py does: the baseline that shows what the chain head's lock costs.
+    """
     import psycopg
 
     per_writer = total // writers
     batches = [rows(per_writer) for _ in range(writers)]
     connections = [psycopg.connect(url, autocommit=True) for _ in range(writers)]
     start_line = threading.Barrier(writers + 1)
+    numbers = itertools.count(int(time.time() * 1e6))
 
     def write(conn, batch) -> None:
-        sql = insert_sql("audit_auditevent")
+        sql = insert_sql(table)
+        chained = table == "audit_auditevent"
         start_line.wait()
         with conn.cursor() as cursor:
             for row in batch:
-                cursor.execute(sql, [*row, 0])
+                cursor.execute(sql, [*row, 0 if chained else next(numbers)])
 
     threads = [
         threading.Thread(target=write, args=(conn, batch))
@@ -147,11 +155,24 @@ def main() -> None:
 
     with scratch_database("aura_bench_audit") as url:
         setup_django(url)
+        from django.db import connection
+
         from audit.chain import verify_chain
 
-        throughput = {
-            writers: concurrent_appends(url, writers, args.writer_rows) for writers in (1, 4, 16)
-        }
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TABLE plain_audit (LIKE audit_auditevent INCLUDING DEFAULTS "
+                "INCLUDING CONSTRAINTS INCLUDING INDEXES)"
+            )
+        throughput, plain_throughput = {}, {}
+        for writers in (1, 4, 16):
+            # Chained and plain back to back at each writer count: the load drifts.
+            throughput[writers] = concurrent_appends(
+                url, writers, args.writer_rows, "audit_auditevent"
+            )
+            plain_throughput[writers] = concurrent_appends(
+                url, writers, args.writer_rows, "plain_audit"
+            )
         report = verify_chain()
         tenth = args.rows // 10
         started = time.perf_counter()
@@ -166,14 +187,24 @@ def main() -> None:
 
     total = report.checked + args.rows
     rates = {str(writers): round(rate) for writers, rate in throughput.items()}
+    plain_rates = {str(writers): round(rate) for writers, rate in plain_throughput.items()}
     p50, p95 = percentile(list_times, 50) * 1000, percentile(list_times, 95) * 1000
     record(
         "audit: concurrent appends",
-        {"rows_per_s_by_writers": rates, "chain_intact": report.intact, "rows": report.checked},
+        {
+            "rows_per_s_by_writers": rates,
+            "plain_rows_per_s_by_writers": plain_rates,
+            "chain_intact": report.intact,
+            "rows": report.checked,
+        },
         "chain intact under concurrent writers",
         report.intact,
         load,
-        "rows/s by writers 1/4/16: " + " / ".join(f"{r:,}" for r in rates.values()),
+        "rows/s by writers 1/4/16: "
+        + " / ".join(f"{r:,}" for r in rates.values())
+        + " (plain insert: "
+        + " / ".join(f"{r:,}" for r in plain_rates.values())
+        + ")",
     )
     record(
         "audit: verify_audit",
@@ -202,9 +233,11 @@ def main() -> None:
     )
     print(f"audit at scale: {total:,} chained rows (load average at start {load})")
     for writers, rate in throughput.items():
+        plain = plain_throughput[writers]
         print(
             f"  append, {writers:>2} concurrent writers: {rate:8,.0f} rows/s "
-            f"({rate / throughput[1]:.2f}x one writer)"
+            f"({rate / throughput[1]:.2f}x one writer); plain insert {plain:8,.0f} rows/s "
+            f"({plain / plain_throughput[1]:.2f}x one writer): chained {rate / plain:.2f}x plain"
         )
     print(f"  chain intact after the concurrent writers: {report.intact} ({report.checked} rows)")
     print(f"  bulk creation of {args.rows:,} chained rows: {bulk_seconds:.0f} s")

@@ -96,6 +96,10 @@ def test_the_app_role_works_the_app_but_cannot_touch_the_audit_triggers(role: st
             "UPDATE audit_auditevent SET actor = 'forged'",
             "DELETE FROM audit_auditevent",
             "TRUNCATE audit_auditevent",
+            # The chain head moves only through the chain trigger (SECURITY DEFINER).
+            "UPDATE audit_chainhead SET seq = 0",
+            "INSERT INTO audit_chainhead (id, seq, hash, prev_hash) VALUES (2, 0, '', '')",
+            "DELETE FROM audit_chainhead",
         ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
                 conn.execute(statement)

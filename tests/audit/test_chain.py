@@ -43,7 +43,8 @@ def test_rows_link_into_a_chain() -> None:
     assert events[0].prev_hash == GENESIS_HASH
     assert events[1].prev_hash == events[0].hash
     assert events[2].prev_hash == events[1].hash
-    assert ChainHead.objects.get().seq == 3
+    head = ChainHead.objects.get()
+    assert (head.seq, head.hash, head.prev_hash) == (3, events[2].hash, events[1].hash)
 
 
 def test_python_recomputes_the_triggers_hash() -> None:
@@ -65,7 +66,8 @@ def test_idempotency_key_records_once() -> None:
     assert again.pk == first.pk
     assert again.event_type == "x"
     assert AuditEvent.objects.count() == 1
-    assert ChainHead.objects.get().seq == 1
+    head = ChainHead.objects.get()
+    assert (head.seq, head.hash) == (1, first.hash)
     assert verify_chain().intact
 
 
@@ -187,6 +189,19 @@ def test_verify_audit_notices_the_last_row_removed() -> None:
         verify()
 
 
+def test_verify_audit_notices_a_moved_head() -> None:
+    events = record(3)
+    # The next append chains on the head's hash: a head moved elsewhere would fork the chain.
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_chainhead SET hash = %s", ["d" * 64])
+    with pytest.raises(CommandError) as caught:
+        verify()
+    assert str(caught.value) == (
+        f"audit chain broken at row #3 ({events[2].id}): the chain head's hash does not match "
+        "the last row's (3 rows verified before it)"
+    )
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_writers_never_fork_the_chain() -> None:
     errors: list[BaseException] = []
@@ -196,6 +211,13 @@ def test_concurrent_writers_never_fork_the_chain() -> None:
             for i in range(15):
                 with transaction.atomic():
                     record_event(subject_kind="epoch", subject_id=f"w{n}", event_type=f"e{i}")
+                # Every writer races to record the same retried event: it is recorded once.
+                record_event(
+                    subject_kind="epoch",
+                    subject_id="w",
+                    event_type="retried",
+                    idempotency_key=f"k{i}",
+                )
         except BaseException as exc:  # noqa: BLE001 (reported below)
             errors.append(exc)
         finally:
@@ -208,6 +230,7 @@ def test_concurrent_writers_never_fork_the_chain() -> None:
         thread.join()
 
     assert errors == []
-    assert list(AuditEvent.objects.values_list("seq", flat=True)) == list(range(1, 91))
+    assert list(AuditEvent.objects.values_list("seq", flat=True)) == list(range(1, 106))
+    assert AuditEvent.objects.filter(event_type="retried").count() == 15
     report = verify_chain()
-    assert (report.intact, report.checked) == (True, 90)
+    assert (report.intact, report.checked) == (True, 105)
