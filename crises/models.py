@@ -195,6 +195,11 @@ class Crisis(models.Model):
                 include=["target"],
                 name="crises_target_iexact",
             ),
+            # The same filter by latest end: a page is then the index's first rows, not a sort
+            # of every crisis of that target.
+            models.Index(
+                Upper("target"), F("completed_at").desc(), name="crises_target_iexact_completed"
+            ),
             # The dashboard: finished per hour by status, and the latest failures.
             models.Index(fields=["status", "completed_at"], name="crises_status_completed"),
             models.Index(
