@@ -54,6 +54,8 @@ class CrisisAdmin(admin.ModelAdmin):
     date_hierarchy = "started_at"
     ordering = ["-started_at"]
     list_per_page = 50
+    # A filtered page counts its matches only, not every crisis a second time ("Show all").
+    show_full_result_count = False
     actions = ["cancel_selected", "rerun_selected"]
 
     class Media:

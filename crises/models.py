@@ -4,7 +4,8 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import F, Func, OuterRef, Q, Subquery
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from crises.validation import MAX_FIELD_LENGTH, MAX_SCHEDULE_NAME_LENGTH, MAX_TARGET_LENGTH
@@ -42,16 +43,27 @@ class CrisisQuerySet(models.QuerySet):
         return self.get(Q(crisis_id=reference) | Q(workflow_id=reference))
 
     def with_progress(self) -> "CrisisQuerySet":
-        """Annotate phase counts: `total_count`, `completed_count`, `failed_count`."""
+        """Annotate phase counts: `total_count`, `completed_count`, `failed_count`.
+
+        Each is a correlated subquery over the (crisis, position) index, not a join with
+        GROUP BY: a grouped join aggregates every matching crisis before ORDER BY ... LIMIT
+        can stop, while a subquery is computed only for the rows a page returns.
+        """
         return self.annotate(
-            total_count=Count("phases", distinct=True),
-            completed_count=Count(
-                "phases", filter=Q(phases__status=PhaseStatus.COMPLETED), distinct=True
-            ),
-            failed_count=Count(
-                "phases", filter=Q(phases__status=PhaseStatus.FAILED), distinct=True
-            ),
+            total_count=_phase_count(),
+            completed_count=_phase_count(status=PhaseStatus.COMPLETED),
+            failed_count=_phase_count(status=PhaseStatus.FAILED),
         )
+
+
+def _phase_count(**conditions: str) -> Subquery:
+    """Return `SELECT COUNT(*)` of the outer crisis's phases (0, never null, when none)."""
+    phases = CrisisPhase.objects.filter(crisis=OuterRef("pk"), **conditions).order_by()
+    # COUNT as a plain function, so Django adds no GROUP BY: one row, 0 when no phase matches.
+    return Subquery(
+        phases.values(count=Func(F("pk"), function="COUNT")),
+        output_field=models.IntegerField(),
+    )
 
 
 class ScheduleSyncState(models.TextChoices):
@@ -174,6 +186,20 @@ class Crisis(models.Model):
         ]
         indexes = [
             models.Index(fields=["target", "-started_at"]),
+            # The API's `?target=` filter is case-insensitive (UPPER(target) = UPPER(%s)).
+            # PostgreSQL scans an expression index alone only when it also holds the column,
+            # hence `include`: the page's COUNT(*) then reads the index, not every match's row.
+            models.Index(
+                Upper("target"),
+                F("started_at").desc(),
+                include=["target"],
+                name="crises_target_iexact",
+            ),
+            # The same filter by latest end: a page is then the index's first rows, not a sort
+            # of every crisis of that target.
+            models.Index(
+                Upper("target"), F("completed_at").desc(), name="crises_target_iexact_completed"
+            ),
             # The dashboard: finished per hour by status, and the latest failures.
             models.Index(fields=["status", "completed_at"], name="crises_status_completed"),
             models.Index(

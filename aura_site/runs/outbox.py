@@ -290,8 +290,13 @@ def intent_for(workflow_id: str) -> StartIntent | None:
 
 
 def with_start(queryset: QuerySet, workflow_id_field: str = "workflow_id") -> QuerySet:
-    """Annotate each record with its start intent as `start_json` (one query for a page)."""
-    intent = StartIntent.objects.filter(workflow_id=OuterRef(workflow_id_field)).values(
+    """Annotate each record with its start intent as `start_json` (one query for a page).
+
+    A correlated subquery: keep it out of DISTINCT and GROUP BY, so it runs only for the rows
+    a page returns. `workflow_id` is unique, hence no ORDER BY (it would add a sort per row).
+    """
+    intent = StartIntent.objects.filter(workflow_id=OuterRef(workflow_id_field)).order_by()
+    intent = intent.values(
         json=JSONObject(
             state="state",
             attempts="attempts",
