@@ -289,6 +289,20 @@ def intent_for(workflow_id: str) -> StartIntent | None:
     return StartIntent.objects.filter(workflow_id=workflow_id).first()
 
 
+def start_json(intent: StartIntent) -> dict[str, Any]:
+    """Return the intent as `with_start` annotates a record with it, without a query.
+
+    For a record this request has just created, whose intent is in memory.
+    """
+    return {
+        "state": intent.state,
+        "attempts": intent.attempts,
+        "last_error": intent.last_error,
+        "next_attempt_at": intent.next_attempt_at.isoformat(),
+        "give_up_at": intent.give_up_at.isoformat(),
+    }
+
+
 def with_start(queryset: QuerySet, workflow_id_field: str = "workflow_id") -> QuerySet:
     """Annotate each record with its start intent as `start_json` (one query for a page)."""
     intent = StartIntent.objects.filter(workflow_id=OuterRef(workflow_id_field)).values(

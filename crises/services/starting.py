@@ -71,6 +71,19 @@ def temporal_knows(client: Client | None = None) -> Callable[[str], bool]:
     return knows
 
 
+def _hold_related(crisis: Crisis, **related: list) -> None:
+    """Keep the related rows just written on the new record, as a prefetch would.
+
+    Showing the crisis this call created (the API's 201) then reads nothing back.
+    """
+    cache = {}
+    for name, rows in related.items():
+        queryset = getattr(crisis, name).get_queryset()
+        queryset._result_cache, queryset._prefetch_done = list(rows), True
+        cache[name] = queryset
+    crisis._prefetched_objects_cache = cache
+
+
 def _validated(
     target: str, missions: Sequence[Mapping[str, Any]], initiated_by: str
 ) -> list[MissionPhase]:
@@ -128,7 +141,8 @@ def record_crisis(
             rerun_of=rerun_of,
             schedule=schedule,
         )
-        CrisisPhase.objects.bulk_create(records.phase_rows(crisis, phases))
+        rows = CrisisPhase.objects.bulk_create(records.phase_rows(crisis, phases))
+        _hold_related(crisis, phases=rows, reruns=[])
         rerun = {"rerun_of": rerun_of.crisis_id, "reason": reason} if rerun_of else {}
         scheduled = {"schedule": schedule.name} if schedule is not None else {}
         records.audit(
