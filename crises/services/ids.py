@@ -1,7 +1,9 @@
 """Crisis ids and the missions the CLI and the agency client build."""
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -22,21 +24,57 @@ def base_crisis_id(target: str, now: datetime | None = None) -> str:
     return f"crisis-{id_safe(target)}-{int((now or timezone.now()).timestamp())}"
 
 
-def free_crisis_id(base_id: str, *, taken: Callable[[str], bool] | None = None) -> str:
-    """Return the first of `base_id`, `base_id-2`, `-3`, … that no record (nor `taken`) has.
+# Crisis ids this process is recording right now (`reserved_crisis_id`).
+_reserved: set[str] = set()
+_reserving = threading.Lock()
 
+
+def _candidates(base_id: str) -> Iterator[str]:
+    yield base_id
+    for n in range(2, 10_000):
+        yield f"{base_id}-{n}"
+
+
+@contextmanager
+def reserved_crisis_id(
+    base_id: str, *, taken: Callable[[str], bool] | None = None
+) -> Iterator[str]:
+    """Yield the first of `base_id`, `base_id-2`, `-3`, … that no record (nor `taken`) has and
+    no other trigger of this process holds; hold it until the block ends.
+
+    Triggers of one target within one second share `base_id`: without the hold, n at once
+    all pick the same id, one wins the unique index and the rest look again (n² tries).
+    Triggers in other processes may still pick the same id: the unique index decides.
     `taken` asks Temporal about a workflow id: it keeps closed workflows the records may no
     longer have (e.g. after a database restore). Called outside any transaction.
     """
     recorded = set(
         Crisis.objects.filter(crisis_id__startswith=base_id).values_list("crisis_id", flat=True)
     )
-    for n in range(1, 10_000):
-        crisis_id = base_id if n == 1 else f"{base_id}-{n}"
-        if crisis_id in recorded or (taken is not None and taken(workflow_id_for(crisis_id))):
-            continue
+    held: list[str] = []
+    try:
+        while True:
+            with _reserving:
+                crisis_id = next(
+                    (c for c in _candidates(base_id) if c not in recorded and c not in _reserved),
+                    None,
+                )
+                if crisis_id is None:
+                    raise AssertionError(f"no free crisis id for {base_id}")
+                _reserved.add(crisis_id)
+            held.append(crisis_id)  # one Temporal knows stays held: the next look skips it
+            if taken is None or not taken(workflow_id_for(crisis_id)):
+                break
+        yield crisis_id
+    finally:
+        with _reserving:
+            _reserved.difference_update(held)
+
+
+def free_crisis_id(base_id: str, *, taken: Callable[[str], bool] | None = None) -> str:
+    """Return the first of `base_id`, `base_id-2`, `-3`, … that no record (nor `taken`) has."""
+    with reserved_crisis_id(base_id, taken=taken) as crisis_id:
         return crisis_id
-    raise AssertionError(f"no free crisis id for {base_id}")
 
 
 def cli_missions(target: str, actions: Sequence[str]) -> list[dict[str, Any]]:

@@ -20,12 +20,13 @@ from crises import records
 from crises.exceptions import InvalidCrisisRequest
 from crises.inputs import CrisisRequest, MissionPhase
 from crises.models import Crisis, CrisisPhase, CrisisSchedule
-from crises.services.ids import base_crisis_id, free_crisis_id
+from crises.services.ids import base_crisis_id, reserved_crisis_id
 from crises.validation import request_errors
 from crises.workflows import CrisisResponseWorkflow, workflow_id_for
 
 SUBJECT_KIND = "crisis"
-# How often a racing trigger may take the chosen id first (each clash leaves one id fewer).
+# How often another process's trigger may take the chosen id first (each clash leaves one
+# id fewer).
 _ID_TRIES = 1000
 
 
@@ -177,9 +178,11 @@ def record_crisis(
 
     base_id = base_crisis_id(target)
     for _ in range(_ID_TRIES):
-        crisis_id = free_crisis_id(base_id, taken=id_taken)
         try:
-            with transaction.atomic():
+            with (
+                reserved_crisis_id(base_id, taken=id_taken) as crisis_id,
+                transaction.atomic(),
+            ):
                 crisis, created = create_once(
                     Crisis,
                     user_field="initiated_by_user",
@@ -188,7 +191,7 @@ def record_crisis(
                     digest=digest,
                     create=lambda crisis_id=crisis_id: create(crisis_id),
                 )
-        except IntegrityError:  # a racing trigger committed this id first: look again
+        except IntegrityError:  # another process's trigger committed this id first: look again
             continue
         return Trigger(crisis, created, intent=made.get("intent"))
     raise AssertionError(f"no free crisis id for {base_id}")
