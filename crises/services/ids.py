@@ -1,5 +1,7 @@
 """Crisis ids and the missions the CLI and the agency client build."""
 
+import itertools
+import random
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -37,14 +39,16 @@ def _candidates(base_id: str) -> Iterator[str]:
 
 @contextmanager
 def reserved_crisis_id(
-    base_id: str, *, taken: Callable[[str], bool] | None = None
+    base_id: str, *, taken: Callable[[str], bool] | None = None, spread: int = 1
 ) -> Iterator[str]:
     """Yield the first of `base_id`, `base_id-2`, `-3`, … that no record (nor `taken`) has and
     no other trigger of this process holds; hold it until the block ends.
 
     Triggers of one target within one second share `base_id`: without the hold, n at once
     all pick the same id, one wins the unique index and the rest look again (n² tries).
-    Triggers in other processes may still pick the same id: the unique index decides.
+    Triggers in other processes may still pick the same id: the unique index decides, and the
+    loser looks again with a larger `spread`: it then takes one of the first `spread` free
+    ids at random, so two processes' triggers stop taking the same ones in step.
     `taken` asks Temporal about a workflow id: it keeps closed workflows the records may no
     longer have (e.g. after a database restore). Called outside any transaction.
     """
@@ -55,12 +59,12 @@ def reserved_crisis_id(
     try:
         while True:
             with _reserving:
-                crisis_id = next(
-                    (c for c in _candidates(base_id) if c not in recorded and c not in _reserved),
-                    None,
-                )
-                if crisis_id is None:
+                unavailable = recorded | _reserved
+                free = (c for c in _candidates(base_id) if c not in unavailable)
+                choices = list(itertools.islice(free, spread))
+                if not choices:
                     raise AssertionError(f"no free crisis id for {base_id}")
+                crisis_id = random.choice(choices)
                 _reserved.add(crisis_id)
             held.append(crisis_id)  # one Temporal knows stays held: the next look skips it
             if taken is None or not taken(workflow_id_for(crisis_id)):

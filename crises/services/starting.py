@@ -177,10 +177,12 @@ def record_crisis(
         return crisis
 
     base_id = base_crisis_id(target)
-    for _ in range(_ID_TRIES):
+    for clashes in range(_ID_TRIES):
         try:
             with (
-                reserved_crisis_id(base_id, taken=id_taken) as crisis_id,
+                reserved_crisis_id(
+                    base_id, taken=id_taken, spread=min(2**clashes, 64)
+                ) as crisis_id,
                 transaction.atomic(),
             ):
                 crisis, created = create_once(

@@ -26,6 +26,18 @@ def test_ids_are_id_safe(target, expected) -> None:
 
 
 @pytest.mark.django_db
+def test_triggers_in_flight_in_one_process_hold_different_ids() -> None:
+    # Concurrent triggers of one target in one second: each holds its own id while it records
+    # it, instead of all racing for the first free one; a released id is free again.
+    base = "crisis-target-alpha-18"
+    with services.reserved_crisis_id(base) as first, services.reserved_crisis_id(base) as second:
+        assert (first, second) == (base, f"{base}-2")
+        with services.reserved_crisis_id(base, spread=4) as spread:
+            assert spread in {f"{base}-{n}" for n in range(3, 7)}
+    assert services.free_crisis_id(base) == base
+
+
+@pytest.mark.django_db
 def test_triggers_in_the_same_second_never_collide(monkeypatch) -> None:
     # The origin's bug B3: two triggers for one target in one second got the same id.
     monkeypatch.setattr(
