@@ -61,7 +61,8 @@ def create_once(
 ) -> tuple[M, bool]:
     """Return (record, created): the record `create()` makes, or the one a repeat refers to.
 
-    `create` runs in a savepoint; it must store `idempotency_key` and `request_fingerprint`.
+    With a key, `create` runs in a savepoint (a racing repeat is then looked up); it must
+    store `idempotency_key` and `request_fingerprint`.
 
     Raises:
         IdempotencyKeyReused: the key came with a different request before.
@@ -70,12 +71,13 @@ def create_once(
         existing = _replay(model, user_field, user, key, digest)
         if existing is not None:
             return existing, False
+    if not key:  # nothing to look up after a clash: no savepoint to roll back to
+        with transaction.atomic(savepoint=False):
+            return create(), True
     try:
         with transaction.atomic():
             return create(), True
     except IntegrityError:
-        if not key:
-            raise
         existing = _replay(model, user_field, user, key, digest)
         if existing is None:
             raise

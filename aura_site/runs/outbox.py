@@ -158,19 +158,13 @@ def start_after_commit(intent: StartIntent) -> StartOutcome:
     return attempt_and_settle(intent)
 
 
-def _count_attempt(intent: StartIntent) -> None:
-    StartIntent.objects.filter(pk=intent.pk).update(attempts=F("attempts") + 1)
-    intent.attempts += 1
-
-
 def attempt_and_settle(intent: StartIntent) -> StartOutcome:
-    """Try the start once from sync code and record what came of it."""
-    _count_attempt(intent)
+    """Try the start once from sync code and record what came of it (and the attempt)."""
     try:
         outcome = run_sync(attempt(intent))
     except RuntimeError as exc:  # no usable event loop (e.g. interpreter shutting down)
         outcome = StartOutcome(State.PENDING, error=str(exc))
-    return settle(intent, outcome)
+    return settle(intent, outcome, count=True)
 
 
 async def start_async(
@@ -180,9 +174,8 @@ async def start_async(
 
     `result_type` types the returned handle's result (else it decodes as plain JSON).
     """
-    await db_sync_to_async(_count_attempt)(intent)
     outcome = await attempt(intent, client, result_type=result_type)
-    settled = await db_sync_to_async(settle)(intent, outcome)
+    settled = await db_sync_to_async(settle)(intent, outcome, count=True)
     return replace(settled, handle=outcome.handle)
 
 
@@ -236,12 +229,19 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(0.5 * 2 ** max(attempts - 1, 0), cap))
 
 
-def settle(intent: StartIntent, outcome: StartOutcome) -> StartOutcome:
-    """Record an attempt's outcome on the intent; close the domain record if it failed for good."""
+def settle(intent: StartIntent, outcome: StartOutcome, *, count: bool = False) -> StartOutcome:
+    """Record an attempt's outcome on the intent; close the domain record if it failed for good.
+
+    `count`: the attempt is not counted yet (a reconciler counts when it claims), so the same
+    UPDATE counts it.
+    """
     now = timezone.now()
+    counted = {"attempts": F("attempts") + 1} if count else {}
+    if count:
+        intent.attempts += 1
     pending = StartIntent.objects.filter(pk=intent.pk, state=State.PENDING)
     if outcome.started:
-        if pending.update(state=State.STARTED, run_id=outcome.run_id, started_at=now):
+        if pending.update(state=State.STARTED, run_id=outcome.run_id, started_at=now, **counted):
             intent.state, intent.run_id, intent.started_at = State.STARTED, outcome.run_id, now
             hooks = _hooks.get(intent.subject_kind)
             if hooks is not None and hooks.on_started is not None:
@@ -250,7 +250,7 @@ def settle(intent: StartIntent, outcome: StartOutcome) -> StartOutcome:
     if outcome.pending and now < intent.give_up_at:
         intent.last_error = outcome.error
         intent.next_attempt_at = now + retry_delay(intent.attempts)
-        pending.update(last_error=outcome.error, next_attempt_at=intent.next_attempt_at)
+        pending.update(last_error=outcome.error, next_attempt_at=intent.next_attempt_at, **counted)
         logger.warning(
             "Start of %s is pending (attempt %d): %s",
             intent.workflow_id,
@@ -259,7 +259,7 @@ def settle(intent: StartIntent, outcome: StartOutcome) -> StartOutcome:
         )
         return outcome
     error = outcome.error if outcome.failed else _gave_up(intent, outcome.error)
-    fail(intent, error)
+    fail(intent, error, count=count)
     return StartOutcome(State.FAILED, error=error)
 
 
@@ -271,11 +271,12 @@ def _gave_up(intent: StartIntent, last_error: str) -> str:
     )
 
 
-def fail(intent: StartIntent, error: str) -> None:
-    """Give the intent up and let its domain close the record (once)."""
+def fail(intent: StartIntent, error: str, *, count: bool = False) -> None:
+    """Give the intent up and let its domain close the record (once); `count` as in settle."""
+    counted = {"attempts": F("attempts") + 1} if count else {}
     with transaction.atomic():
         if not StartIntent.objects.filter(pk=intent.pk, state=State.PENDING).update(
-            state=State.FAILED, last_error=error
+            state=State.FAILED, last_error=error, **counted
         ):
             return
         intent.state, intent.last_error = State.FAILED, error
@@ -287,6 +288,20 @@ def fail(intent: StartIntent, error: str) -> None:
 
 def intent_for(workflow_id: str) -> StartIntent | None:
     return StartIntent.objects.filter(workflow_id=workflow_id).first()
+
+
+def start_json(intent: StartIntent) -> dict[str, Any]:
+    """Return the intent as `with_start` annotates a record with it, without a query.
+
+    For a record this request has just created, whose intent is in memory.
+    """
+    return {
+        "state": intent.state,
+        "attempts": intent.attempts,
+        "last_error": intent.last_error,
+        "next_attempt_at": intent.next_attempt_at.isoformat(),
+        "give_up_at": intent.give_up_at.isoformat(),
+    }
 
 
 def with_start(queryset: QuerySet, workflow_id_field: str = "workflow_id") -> QuerySet:

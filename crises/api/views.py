@@ -65,6 +65,14 @@ class CrisisViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         crisis = self.get_queryset().get(pk=crisis.pk)
         return Response(self.get_serializer(crisis).data, status=status_code)
 
+    def _render_started(self, outcome: services.Trigger, status_code: int) -> Response:
+        """Answer a trigger or re-run: a crisis it created is shown as written, not read back."""
+        if not outcome.created or outcome.intent is None:
+            return self._render(outcome.record, status_code)
+        crisis = outcome.record
+        crisis.start_json = outbox.start_json(outcome.intent)
+        return Response(self.get_serializer(crisis).data, status=status_code)
+
     @extend_schema(
         request=CrisisTriggerSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
@@ -92,7 +100,7 @@ class CrisisViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             idempotency_key=idempotency_key(request),
         )
         code = start_status(created=outcome.created, start=outcome.start, label="The crisis")
-        return self._render(outcome.record, code)
+        return self._render_started(outcome, code)
 
     @extend_schema(
         request=ReasonSerializer,
@@ -119,7 +127,7 @@ class CrisisViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             idempotency_key=idempotency_key(request),
         )
         code = start_status(created=outcome.created, start=outcome.start, label="The re-run")
-        return self._render(outcome.record, code)
+        return self._render_started(outcome, code)
 
     @extend_schema(request=ReasonSerializer, responses={202: CrisisSerializer})
     @action(detail=True, methods=["post"])

@@ -5,6 +5,7 @@ from crises.services.ids import (
     cli_missions,
     free_crisis_id,
     id_safe,
+    reserved_crisis_id,
     with_agency_defaults,
 )
 from crises.services.operations import rerun_crisis, terminate_crisis
@@ -44,6 +45,7 @@ __all__ = [
     "record_crisis",
     "refresh_crisis",
     "rerun_crisis",
+    "reserved_crisis_id",
     "summary",
     "temporal_knows",
     "temporal_ui_url",

@@ -1,7 +1,13 @@
 """Crisis ids and the missions the CLI and the agency client build."""
 
+import itertools
+import random
 import re
-from collections.abc import Callable, Mapping, Sequence
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -22,21 +28,85 @@ def base_crisis_id(target: str, now: datetime | None = None) -> str:
     return f"crisis-{id_safe(target)}-{int((now or timezone.now()).timestamp())}"
 
 
-def free_crisis_id(base_id: str, *, taken: Callable[[str], bool] | None = None) -> str:
-    """Return the first of `base_id`, `base_id-2`, `-3`, … that no record (nor `taken`) has.
+# Crisis ids this process is recording right now, and those it recorded lately, oldest first
+# with when (`reserved_crisis_id`).
+_reserved: set[str] = set()
+_recorded: OrderedDict[str, float] = OrderedDict()
+RECORDED_MEMORY_SECONDS = 10.0
+_reserving = threading.Lock()
 
-    `taken` asks Temporal about a workflow id: it keeps closed workflows the records may no
-    longer have (e.g. after a database restore). Called outside any transaction.
-    """
+
+def _candidates(base_id: str) -> Iterator[str]:
+    yield base_id
+    for n in range(2, 10_000):
+        yield f"{base_id}-{n}"
+
+
+def _pick(base_id: str, taken: Callable[[str], bool] | None, spread: int) -> list[str]:
+    """Reserve a free id; return the ids reserved, the free one last."""
     recorded = set(
         Crisis.objects.filter(crisis_id__startswith=base_id).values_list("crisis_id", flat=True)
     )
-    for n in range(1, 10_000):
-        crisis_id = base_id if n == 1 else f"{base_id}-{n}"
-        if crisis_id in recorded or (taken is not None and taken(workflow_id_for(crisis_id))):
-            continue
-        return crisis_id
-    raise AssertionError(f"no free crisis id for {base_id}")
+    held: list[str] = []
+    try:
+        while True:
+            with _reserving:
+                unavailable = recorded | _reserved | _recorded.keys()
+                free = (c for c in _candidates(base_id) if c not in unavailable)
+                choices = list(itertools.islice(free, spread))
+                if not choices:
+                    raise AssertionError(f"no free crisis id for {base_id}")
+                held.append(random.choice(choices))
+                _reserved.add(held[-1])
+            # One Temporal knows stays held: the next look skips it.
+            if taken is None or not taken(workflow_id_for(held[-1])):
+                return held
+    except BaseException:
+        _release(held)
+        raise
+
+
+def _release(held: list[str]) -> None:
+    with _reserving:
+        _reserved.difference_update(held)
+
+
+@contextmanager
+def reserved_crisis_id(
+    base_id: str, *, taken: Callable[[str], bool] | None = None, spread: int = 1
+) -> Iterator[str]:
+    """Yield the first of `base_id`, `base_id-2`, `-3`, … that no record (nor `taken`) has and
+    no other trigger of this process holds; hold it while the block records it.
+
+    Triggers of one target within one second share `base_id`: without the hold, n at once
+    all pick the same id, one wins the unique index and the rest look again (n² tries). An id
+    recorded here stays known to this process for RECORDED_MEMORY_SECONDS, so a trigger that
+    looked at the records before that commit does not pick it. Triggers in other processes
+    may still pick the same id: the unique index decides, and the loser looks again with a
+    larger `spread`: it then takes one of the first `spread` free ids at random, so two
+    processes' triggers stop taking the same ones in step.
+    `taken` asks Temporal about a workflow id: it keeps closed workflows the records may no
+    longer have (e.g. after a database restore). Called outside any transaction.
+    """
+    held = _pick(base_id, taken, spread)
+    try:
+        yield held[-1]
+    except BaseException:
+        _release(held)
+        raise
+    now = time.monotonic()
+    with _reserving:
+        _reserved.difference_update(held)
+        _recorded[held[-1]] = now
+        while next(iter(_recorded.values())) < now - RECORDED_MEMORY_SECONDS:
+            _recorded.popitem(last=False)
+
+
+def free_crisis_id(base_id: str, *, taken: Callable[[str], bool] | None = None) -> str:
+    """Return the first of `base_id`, `base_id-2`, `-3`, … that no record (nor `taken`) has."""
+    held = _pick(base_id, taken, 1)
+    _release(held)
+    return held[-1]
 
 
 def cli_missions(target: str, actions: Sequence[str]) -> list[dict[str, Any]]:

@@ -20,12 +20,13 @@ from crises import records
 from crises.exceptions import InvalidCrisisRequest
 from crises.inputs import CrisisRequest, MissionPhase
 from crises.models import Crisis, CrisisPhase, CrisisSchedule
-from crises.services.ids import base_crisis_id, free_crisis_id
+from crises.services.ids import base_crisis_id, reserved_crisis_id
 from crises.validation import request_errors
 from crises.workflows import CrisisResponseWorkflow, workflow_id_for
 
 SUBJECT_KIND = "crisis"
-# How often a racing trigger may take the chosen id first (each clash leaves one id fewer).
+# How often another process's trigger may take the chosen id first (each clash leaves one
+# id fewer).
 _ID_TRIES = 1000
 
 
@@ -69,6 +70,19 @@ def temporal_knows(client: Client | None = None) -> Callable[[str], bool]:
             return False
 
     return knows
+
+
+def _hold_related(crisis: Crisis, **related: list) -> None:
+    """Keep the related rows just written on the new record, as a prefetch would.
+
+    Showing the crisis this call created (the API's 201) then reads nothing back.
+    """
+    cache = {}
+    for name, rows in related.items():
+        queryset = getattr(crisis, name).get_queryset()
+        queryset._result_cache, queryset._prefetch_done = list(rows), True
+        cache[name] = queryset
+    crisis._prefetched_objects_cache = cache
 
 
 def _validated(
@@ -128,7 +142,8 @@ def record_crisis(
             rerun_of=rerun_of,
             schedule=schedule,
         )
-        CrisisPhase.objects.bulk_create(records.phase_rows(crisis, phases))
+        rows = CrisisPhase.objects.bulk_create(records.phase_rows(crisis, phases))
+        _hold_related(crisis, phases=rows, reruns=[])
         rerun = {"rerun_of": rerun_of.crisis_id, "reason": reason} if rerun_of else {}
         scheduled = {"schedule": schedule.name} if schedule is not None else {}
         records.audit(
@@ -162,10 +177,14 @@ def record_crisis(
         return crisis
 
     base_id = base_crisis_id(target)
-    for _ in range(_ID_TRIES):
-        crisis_id = free_crisis_id(base_id, taken=id_taken)
+    for clashes in range(_ID_TRIES):
         try:
-            with transaction.atomic():
+            with (
+                reserved_crisis_id(
+                    base_id, taken=id_taken, spread=min(2**clashes, 64)
+                ) as crisis_id,
+                transaction.atomic(),
+            ):
                 crisis, created = create_once(
                     Crisis,
                     user_field="initiated_by_user",
@@ -174,7 +193,7 @@ def record_crisis(
                     digest=digest,
                     create=lambda crisis_id=crisis_id: create(crisis_id),
                 )
-        except IntegrityError:  # a racing trigger committed this id first: look again
+        except IntegrityError:  # another process's trigger committed this id first: look again
             continue
         return Trigger(crisis, created, intent=made.get("intent"))
     raise AssertionError(f"no free crisis id for {base_id}")

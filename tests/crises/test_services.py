@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.db import IntegrityError
 
 from crises import services
 from crises.exceptions import InvalidCrisisRequest
@@ -23,6 +24,23 @@ from crises.validation import request_errors
 def test_ids_are_id_safe(target, expected) -> None:
     now = dt.datetime(2026, 1, 16, 10, 30, tzinfo=dt.UTC)
     assert services.base_crisis_id(target, now) == f"crisis-{expected}-{int(now.timestamp())}"
+
+
+@pytest.mark.django_db
+def test_triggers_in_flight_in_one_process_hold_different_ids() -> None:
+    # Concurrent triggers of one target in one second: each holds its own id while it records
+    # it, instead of all racing for the first free one; a released id is free again.
+    # An id whose recording failed is free again; one recorded stays known to the process
+    # (a trigger that looked at the records before that commit must not take it).
+    base = "crisis-target-alpha-18"
+    with services.reserved_crisis_id(base) as first:
+        with pytest.raises(IntegrityError), services.reserved_crisis_id(base) as second:
+            assert (first, second) == (base, f"{base}-2")
+            raise IntegrityError("another process recorded it first")
+        assert services.free_crisis_id(base) == f"{base}-2"
+        with services.reserved_crisis_id(base, spread=4) as spread:
+            assert spread in {f"{base}-{n}" for n in range(2, 6)}
+    assert services.free_crisis_id(base) not in {first, spread}
 
 
 @pytest.mark.django_db
