@@ -7,8 +7,7 @@ keys, so a retry leaves the same records as a single run.
 
 from collections.abc import Sequence
 
-from django.db import transaction
-from django.db.models.functions import Coalesce, Greatest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.services import record_event
@@ -17,6 +16,26 @@ from crises.models import ACTIVE_STATUSES, Crisis, CrisisPhase, CrisisStatus, Ph
 from crises.workflows import workflow_id_for
 
 SUBJECT = "crisis"
+
+# A phase's own steps, once per phase and attempt, in one statement each: the ORM's UPDATE
+# through the crisis relation compiles a subquery on every call, which cost the worker more
+# CPU than the rest of the activity (profiled: start_phase and log_phase were a fifth of
+# runworker's Python time per crisis). Statuses are passed as plain strings.
+_PHASE_OF_CRISIS = (
+    f"FROM {Crisis._meta.db_table} AS c "
+    "WHERE c.id = p.crisis_id AND c.crisis_id = %s AND p.phase_id = %s"
+)
+_START_PHASE = (
+    f"UPDATE {CrisisPhase._meta.db_table} AS p SET status = %s, "
+    "attempts = GREATEST(p.attempts, %s), started_at = COALESCE(p.started_at, %s), "
+    f"updated_at = %s {_PHASE_OF_CRISIS}"
+)
+_LOG_PHASE = (
+    f"UPDATE {CrisisPhase._meta.db_table} AS p SET status = %s, "
+    "finished_at = COALESCE(p.finished_at, %s), updated_at = %s, "
+    f"error = COALESCE(%s, p.error) {_PHASE_OF_CRISIS} "
+    "RETURNING p.agent_id, p.attempts, p.error"
+)
 
 
 def audit(
@@ -141,12 +160,11 @@ def start_phase(crisis_id: str, phase_id: str, *, attempt: int) -> None:
         CrisisPhase.DoesNotExist: when the crisis has no such phase.
     """
     now = timezone.now()
-    updated = CrisisPhase.objects.filter(crisis__crisis_id=crisis_id, phase_id=phase_id).update(
-        status=PhaseStatus.RUNNING,
-        attempts=Greatest("attempts", attempt),
-        started_at=Coalesce("started_at", now),
-        updated_at=now,
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _START_PHASE, [PhaseStatus.RUNNING.value, attempt, now, now, crisis_id, phase_id]
+        )
+        updated = cursor.rowcount
     if not updated:
         raise CrisisPhase.DoesNotExist(f"crisis {crisis_id} has no phase {phase_id}")
 
@@ -166,21 +184,17 @@ def log_phase(data: LogMissionPhaseInput, *, actor: str, run_id: str = "") -> No
     """
     status = PhaseStatus.COMPLETED if data.status == "completed" else PhaseStatus.FAILED
     now = timezone.now()
-    phases = CrisisPhase.objects.filter(crisis__crisis_id=data.crisis_id, phase_id=data.phase_id)
-    changes = {"status": status, "finished_at": Coalesce("finished_at", now), "updated_at": now}
     # A completed phase keeps its earlier attempts' last error: it explains the retries.
-    if status == PhaseStatus.FAILED and data.error:
-        changes["error"] = data.error
-    if not phases.update(**changes):
+    error = data.error if status == PhaseStatus.FAILED and data.error else None
+    with connection.cursor() as cursor:
+        cursor.execute(_LOG_PHASE, [status.value, now, now, error, data.crisis_id, data.phase_id])
+        row = cursor.fetchone()
+    if row is None:
         raise CrisisPhase.DoesNotExist(f"crisis {data.crisis_id} has no phase {data.phase_id}")
-    phase = phases.values("agent_id", "attempts", "error").get()
-    payload = {
-        "phase_id": data.phase_id,
-        "agent_id": phase["agent_id"],
-        "attempts": phase["attempts"],
-    }
+    agent_id, attempts, recorded_error = row
+    payload = {"phase_id": data.phase_id, "agent_id": agent_id, "attempts": attempts}
     if status == PhaseStatus.FAILED:
-        payload["error"] = phase["error"]
+        payload["error"] = recorded_error
     audit(
         data.crisis_id,
         f"phase_{status}",

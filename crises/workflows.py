@@ -6,7 +6,9 @@ No Django here: the workflow sandbox re-imports this module. Activities are call
 """
 
 import asyncio
+from collections.abc import Awaitable
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -39,6 +41,11 @@ MISSION_TIMEOUT = timedelta(minutes=5)
 MISSION_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
 
 
+# Runs started before this patch schedule every activity on the task queue; later runs run
+# the four bookkeeping steps as local activities (see CrisisResponseWorkflow._bookkeeping).
+LOCAL_BOOKKEEPING_PATCH = "local-bookkeeping"
+
+
 def workflow_id_for(crisis_id: str) -> str:
     """Return the workflow id of a crisis (`crisis-workflow-<crisis_id>`)."""
     return f"{WORKFLOW_ID_PREFIX}{crisis_id}"
@@ -63,10 +70,42 @@ class CrisisResponseWorkflow:
     skipped) and ends the execution as cancelled.
 
     Query `progress` → `CrisisProgress` (non-blocking status with per-phase counts).
+
+    The bookkeeping steps (validate, initialize, log, finalize) are short idempotent database
+    writes: they run as local activities, in the worker that runs the workflow task, with no
+    task-queue round trip and a third of the history events. The agent mission stays a
+    regular activity (heartbeats, cancellation, missions of minutes, any worker).
     """
 
     def __init__(self) -> None:
         self._progress = CrisisProgress(crisis_id="", state="validating")
+        self._local_bookkeeping = False
+
+    def _bookkeeping(
+        self,
+        activity: str,
+        arg: Any,
+        timeout: timedelta,
+        retry_policy: RetryPolicy | None = None,
+        result_type: type | None = None,
+    ) -> Awaitable[Any]:
+        """Run a bookkeeping activity: local on the patched path, regular on the old one
+        (same name, input, timeout and retry policy either way)."""
+        if self._local_bookkeeping:
+            return workflow.execute_local_activity(
+                activity,
+                arg,
+                start_to_close_timeout=timeout,
+                retry_policy=retry_policy,
+                result_type=result_type,
+            )
+        return workflow.execute_activity(
+            activity,
+            arg,
+            start_to_close_timeout=timeout,
+            retry_policy=retry_policy,
+            result_type=result_type,
+        )
 
     @workflow.run
     async def run(self, request: CrisisRequest) -> CrisisResult:
@@ -77,11 +116,12 @@ class CrisisResponseWorkflow:
         crisis_id = request.crisis_id or f"crisis-{int(workflow.now().timestamp())}"
         progress = self._progress
         progress.crisis_id = crisis_id
+        self._local_bookkeeping = workflow.patched(LOCAL_BOOKKEEPING_PATCH)
         try:
-            valid = await workflow.execute_activity(
+            valid = await self._bookkeeping(
                 "validate_crisis_request",
                 request,
-                start_to_close_timeout=timedelta(seconds=30),
+                timedelta(seconds=30),
                 retry_policy=RetryPolicy(maximum_attempts=3),
                 result_type=bool,
             )
@@ -89,7 +129,7 @@ class CrisisResponseWorkflow:
                 progress.state = "done"
                 return CrisisResult(success=False, crisis_id=crisis_id, error=VALIDATION_FAILED)
 
-            await workflow.execute_activity(
+            await self._bookkeeping(
                 "initialize_crisis_response",
                 InitializeCrisisInput(
                     crisis_id=crisis_id,
@@ -97,7 +137,7 @@ class CrisisResponseWorkflow:
                     missions=request.missions,
                     initiated_by=request.initiated_by,
                 ),
-                start_to_close_timeout=timedelta(seconds=30),
+                timedelta(seconds=30),
             )
             missions = sorted(request.missions, key=lambda mission: mission.priority)
             progress.state, progress.total_phases = "running", len(missions)
@@ -142,10 +182,10 @@ class CrisisResponseWorkflow:
                 retry_policy=MISSION_RETRY,
                 cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
             )
-            await workflow.execute_activity(
+            await self._bookkeeping(
                 "log_mission_phase",
                 LogMissionPhaseInput(crisis_id, mission.phase_id, "completed"),
-                start_to_close_timeout=timedelta(seconds=10),
+                timedelta(seconds=10),
             )
             progress.completed_phases += 1
         except ActivityError as error:
@@ -154,16 +194,16 @@ class CrisisResponseWorkflow:
             cause = root_cause(error)
             workflow.logger.error("Mission phase %s failed: %s", mission.phase_id, cause)
             progress.failed_phases.append(mission.phase_id)
-            await workflow.execute_activity(
+            await self._bookkeeping(
                 "log_mission_phase",
                 LogMissionPhaseInput(crisis_id, mission.phase_id, "failed", error=cause),
-                start_to_close_timeout=timedelta(seconds=10),
+                timedelta(seconds=10),
             )
 
     async def _finalize(
         self, crisis_id: str, *, cancelled: bool = False, error: str | None = None
     ) -> None:
-        await workflow.execute_activity(
+        await self._bookkeeping(
             "finalize_crisis_response",
             FinalizeCrisisInput(
                 crisis_id=crisis_id,
@@ -172,7 +212,7 @@ class CrisisResponseWorkflow:
                 cancelled=cancelled,
                 error=error,
             ),
-            start_to_close_timeout=timedelta(seconds=30),
+            timedelta(seconds=30),
         )
 
     async def _fail(self, crisis_id: str, error: BaseException) -> CrisisResult:

@@ -1,11 +1,13 @@
 """CrisisResponseWorkflow and its activities on real Temporal servers and PostgreSQL."""
 
 import asyncio
+import json
 import logging
 
 import pytest
 from asgiref.sync import sync_to_async
 from temporalio import activity
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import CancelledError
 
@@ -60,6 +62,36 @@ async def test_seed_example_happy_path(temporal_settings, crisis_worker, caplog)
     ) in logs
     assert "Agent agent-cleanup-004 deployed successfully for mission phase phase-4" in logs
     assert "Crisis response completed: 4/4 phases successful" in logs
+
+
+async def test_bookkeeping_runs_as_local_activities_and_missions_as_regular_ones(
+    temporal_settings, crisis_worker
+) -> None:
+    missions = services.cli_missions("target-local", SEED_ACTIONS[:2])
+    async with crisis_worker(temporal_settings):
+        _, handle = await start_crisis(temporal_settings, "target-local", missions)
+        assert (await handle.result()).success
+    events = (await handle.fetch_history()).events
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+    local = [
+        json.loads(e.marker_recorded_event_attributes.details["data"].payloads[0].data)[
+            "activity_type"
+        ]
+        for e in events
+        if e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+    ]
+    assert scheduled == ["perform_agent_mission"] * 2
+    assert local == [
+        "validate_crisis_request",
+        "initialize_crisis_response",
+        "log_mission_phase",
+        "log_mission_phase",
+        "finalize_crisis_response",
+    ]
 
 
 async def test_phases_run_in_stable_priority_order(temporal_settings, crisis_worker) -> None:

@@ -4,6 +4,7 @@ The activities are stand-ins registered under the real names: the commands are t
 not what the activities do.
 """
 
+import json
 import uuid
 from typing import Any
 
@@ -61,8 +62,13 @@ async def test_a_new_run_takes_the_patched_path_and_the_old_code_cannot_replay_i
     ]
     assert scheduled.count("brief_agent") == 2
     assert scheduled.index("brief_agent") < scheduled.index("perform_agent_mission")
-    markers = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
-    assert len(markers) == 1  # the patch, recorded once
+    patches = [
+        json.loads(e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data)["id"]
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        and e.marker_recorded_event_attributes.marker_name == "core_patch"
+    ]
+    assert patches.count(edits.BRIEFING_PATCH) == 1  # the patch, recorded once
 
     assert (
         await replayer([edits.CrisisWithPatchedBriefing]).replay_workflow(history)
