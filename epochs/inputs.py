@@ -5,8 +5,9 @@ Field names and enum values are the wire contract; fields Aura added all have
 defaults, so payloads without Aura's extra fields still decode.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: the payload converter resolves these
+# dataclasses' field types on every decode, and string annotations cost an eval each time
+# (decoding an epoch's snapshot took 3x as long; see bench/epoch_lifecycle.py).
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -40,7 +41,7 @@ class EpochInput:
     request_description: str = ""
     # Continue as new once the history has this many events (0: only when Temporal suggests).
     continue_as_new_after: int = 0
-    carry: EpochCarry | None = None
+    carry: "EpochCarry | None" = None
 
 
 @dataclass(frozen=True)
