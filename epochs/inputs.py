@@ -11,6 +11,7 @@ defaults, so payloads without Aura's extra fields still decode.
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from audit.events import AuditEvent
 from epochs.constraints import ConstraintViolation
 from epochs.protocol import (
     PhaseId,
@@ -321,3 +322,26 @@ class RecordSessionInput:
     epoch_id: str
     session: SessionRegisterSignal
     timestamp: datetime
+
+
+@dataclass(frozen=True)
+class ConstraintCheckInput:
+    """A move's advisory constraint check: the state before the move and the target phase."""
+
+    state: EpochState
+    to_phase: PhaseId
+    # The role of the check's audit event: the epoch's role once the move is made.
+    role: str
+
+
+@dataclass(frozen=True)
+class RecordRequestInput:
+    """Everything one processed request writes, for the single local activity that writes it:
+    its history row or vote, its audit events and, for a move, the constraint check whose
+    violations that activity returns."""
+
+    epoch_id: str
+    transition: RecordTransitionInput | None = None
+    vote: RecordVoteInput | None = None
+    events: list[AuditEvent] = field(default_factory=list)
+    check: ConstraintCheckInput | None = None
