@@ -20,7 +20,8 @@ def init_audit_trail(trail: AuditTrail | None) -> None:
     _trail = trail
 
 
-def _require_trail() -> AuditTrail:
+def require_trail() -> AuditTrail:
+    """Return the worker's trail; a non-retryable error (the seed's message) without one."""
     if _trail is None:
         raise ApplicationError(UNINITIALIZED_MESSAGE, non_retryable=True)
     return _trail
@@ -28,11 +29,11 @@ def _require_trail() -> AuditTrail:
 
 @activity.defn
 async def record_audit_event(event: AuditEvent) -> None:
-    await _require_trail().record_event(event)
+    await require_trail().record_event(event)
 
 
 @activity.defn
 async def query_audit_events(
     epoch_id: str, phase: str | None = None, role: str | None = None
 ) -> list[AuditEvent]:
-    return await _require_trail().query_events(epoch_id=epoch_id, phase=phase, role=role)
+    return await require_trail().query_events(epoch_id=epoch_id, phase=phase, role=role)

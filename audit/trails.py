@@ -4,6 +4,7 @@ import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -197,14 +198,31 @@ class TemporalAuditTrail:
             raise
 
 
+# The events the running activity attempt has recorded so far (each activity runs in its own
+# context): an activity may record several, and each needs a key of its own.
+_recorded: ContextVar[tuple[tuple[str, str, str, int], int] | None] = ContextVar(
+    "audit_events_recorded", default=None
+)
+
+
 def _activity_context() -> dict[str, str | None]:
+    """Return the ids of the activity recording an event, and the event's idempotency key.
+
+    The key is `<workflow>/<run>/<activity>` for the activity's first event and gets `/<n>` for
+    its n-th: a retried activity records its events in the same order, so it finds every key.
+    """
     if not activity.in_activity():
         return {"workflow_id": "", "run_id": "", "idempotency_key": None, "actor": ""}
     info = activity.info()
+    attempt = (info.workflow_id or "", info.workflow_run_id or "", info.activity_id, info.attempt)
+    previous = _recorded.get()
+    count = previous[1] + 1 if previous is not None and previous[0] == attempt else 1
+    _recorded.set((attempt, count))
+    key = f"{info.workflow_id}/{info.workflow_run_id}/{info.activity_id}"
     return {
         "workflow_id": info.workflow_id or "",
         "run_id": info.workflow_run_id or "",
-        "idempotency_key": f"{info.workflow_id}/{info.workflow_run_id}/{info.activity_id}",
+        "idempotency_key": key if count == 1 else f"{key}/{count}",
         "actor": f"worker:{identity()}",
     }
 

@@ -17,6 +17,7 @@ All use a Temporal dev server started with the flags of the test fixtures.
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import statistics
 import sys
@@ -55,9 +56,14 @@ from audit.activities import init_audit_trail, record_audit_event  # noqa: E402
 from audit.events import AuditEvent  # noqa: E402
 from audit.trails import InMemoryAuditTrail, PostgresAuditTrail  # noqa: E402
 from aura_site import devstack, temporal  # noqa: E402
-from epochs.activities import ACTIVITIES, check_constraints  # noqa: E402
+from epochs.activities import ACTIVITIES, check_constraints, record_request  # noqa: E402
 from epochs.constraints import RuntimeConstraintChecker  # noqa: E402
-from epochs.inputs import EpochInput, PhaseAdvanceSignal, ReviewVoteSignal  # noqa: E402
+from epochs.inputs import (  # noqa: E402
+    EpochInput,
+    PhaseAdvanceSignal,
+    RecordRequestInput,
+    ReviewVoteSignal,
+)
 from epochs.protocol import PhaseId, ReviewAxis, VoteType  # noqa: E402
 from epochs.search_attributes import DEFINITIONS  # noqa: E402
 from epochs.state_machine import EpochState, EpochStateMachine, TransitionRecord  # noqa: E402
@@ -106,6 +112,12 @@ def no_op_activity(name: str):
 # EpochWorkflow's record activities, storing nothing.
 RECORDS = ("transition", "vote", "blocker", "slice", "session")
 NO_OP_RECORDS = [no_op_activity(f"record_{name}") for name in RECORDS]
+
+
+@activity.defn(name="record_request")
+async def record_request_no_rows(data: RecordRequestInput) -> list:
+    """`record_request` storing no row: the same check, the events to the worker's trail."""
+    return await record_request(dataclasses.replace(data, transition=None, vote=None))
 
 
 # Unsandboxed (it lives in __main__, which the sandbox cannot re-import): this makes the
@@ -265,7 +277,12 @@ async def main(epochs: int, load: list[float], address: str) -> None:
                 client,
                 task_queue=bare_queue,
                 workflows=[EpochWorkflow, SliceWorkflow, ReviewPhaseWorkflow],
-                activities=[check_constraints, *NO_OP_RECORDS, record_audit_event],
+                activities=[
+                    check_constraints,
+                    record_request_no_rows,
+                    *NO_OP_RECORDS,
+                    record_audit_event,
+                ],
             )
             async with ours_worker, raw_worker, bare_worker:
                 ours, raw_updates, raw_signals, bare = [], [], [], []

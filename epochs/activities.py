@@ -12,10 +12,14 @@ import signal
 
 from temporalio import activity
 
+from audit.activities import require_trail
+from audit.events import AuditEvent
+from aura_site.db import db_sync_to_async
 from epochs import conf, records
-from epochs.constraints import ConstraintViolation, RuntimeConstraintChecker
+from epochs.constraints import ConstraintViolation, RuntimeConstraintChecker, check_outcome
 from epochs.inputs import (
     RecordBlockerInput,
+    RecordRequestInput,
     RecordSessionInput,
     RecordSliceInput,
     RecordTransitionInput,
@@ -23,7 +27,13 @@ from epochs.inputs import (
     SliceResult,
 )
 from epochs.interfaces import NullTranscriptRecorder, SecurityGate, ToolCall, TranscriptRecorder
-from epochs.protocol import PermissionDecision, PhaseId, RoleId, ToolPermissionRequest
+from epochs.protocol import (
+    EventType,
+    PermissionDecision,
+    PhaseId,
+    RoleId,
+    ToolPermissionRequest,
+)
 from epochs.state_machine import EpochState
 
 # Stored on the slice and shown to API users: it names no setting (docs/epochs.md does).
@@ -78,6 +88,41 @@ def record_transition(data: RecordTransitionInput) -> None:
 def record_vote(data: RecordVoteInput) -> None:
     """Persist a review vote."""
     records.save_vote(data)
+
+
+@activity.defn
+async def record_request(data: RecordRequestInput) -> list[ConstraintViolation]:
+    """Write what one processed request changed and return its move's constraint violations.
+
+    One local activity per request instead of one per row, check and audit event (a move took
+    four): each costs the workflow an activation and a marker. The history row or vote is
+    written in one transaction, then the events go through the worker's audit trail in order,
+    the check's last. Retrying it is safe: rows are upserts keyed by the workflow's numbering,
+    the trail keys each event by this activity and its position, and the check is pure.
+    """
+    trail = require_trail()  # an unconfigured worker fails the request before writing anything
+    events = list(data.events)
+    violations: list[ConstraintViolation] = []
+    if data.check is not None:
+        check = data.check
+        violations = RuntimeConstraintChecker().check_transition(
+            check.state, PhaseId(check.to_phase)
+        )
+        phase = check.state.current_phase
+        events.append(
+            AuditEvent(
+                epoch_id=data.epoch_id,
+                event_type=EventType.ConstraintCheck.value,
+                phase=str(phase),
+                role=check.role,
+                payload=check_outcome(phase, PhaseId(check.to_phase), violations),
+            )
+        )
+    if data.transition is not None or data.vote is not None:
+        await db_sync_to_async(records.save_request)(data)
+    for event in events:
+        await trail.record_event(event)
+    return violations
 
 
 @activity.defn
@@ -224,6 +269,7 @@ async def _run(
 
 ACTIVITIES = [
     check_constraints,
+    record_request,
     record_transition,
     record_vote,
     record_blocker,

@@ -24,7 +24,7 @@ from epochs.structural_constraints import (
     StructuralConstraintChecks,
 )
 
-__all__ = ["ConstraintViolation", "RuntimeConstraintChecker", "check_facts"]
+__all__ = ["ConstraintViolation", "RuntimeConstraintChecker", "check_facts", "check_outcome"]
 
 
 class RuntimeConstraintChecker(
@@ -123,3 +123,18 @@ def check_facts(
     """
     checker = RuntimeConstraintChecker()
     return [*checker.check_naming(titles or []), *checker.check_structural(**structural)]
+
+
+def check_outcome(
+    from_phase: PhaseId, to_phase: PhaseId, violations: list[ConstraintViolation]
+) -> dict[str, Any]:
+    """Return the audit payload of a move's constraint check (`constraint_check` events)."""
+    return {
+        "from": from_phase.value,
+        "to": to_phase.value,
+        "passed": not violations,
+        "violations": [
+            {"constraint_id": v.constraint_id, "message": v.message, "context": v.context}
+            for v in violations
+        ],
+    }

@@ -5,11 +5,13 @@ Field names and enum values are the wire contract; fields Aura added all have
 defaults, so payloads without Aura's extra fields still decode.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: the payload converter resolves these
+# dataclasses' field types on every decode, and string annotations cost an eval each time
+# (decoding an epoch's snapshot took 3x as long; see bench/epoch_lifecycle.py).
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from audit.events import AuditEvent
 from epochs.constraints import ConstraintViolation
 from epochs.protocol import (
     PhaseId,
@@ -40,7 +42,7 @@ class EpochInput:
     request_description: str = ""
     # Continue as new once the history has this many events (0: only when Temporal suggests).
     continue_as_new_after: int = 0
-    carry: EpochCarry | None = None
+    carry: "EpochCarry | None" = None
 
 
 @dataclass(frozen=True)
@@ -320,3 +322,26 @@ class RecordSessionInput:
     epoch_id: str
     session: SessionRegisterSignal
     timestamp: datetime
+
+
+@dataclass(frozen=True)
+class ConstraintCheckInput:
+    """A move's advisory constraint check: the state before the move and the target phase."""
+
+    state: EpochState
+    to_phase: PhaseId
+    # The role of the check's audit event: the epoch's role once the move is made.
+    role: str
+
+
+@dataclass(frozen=True)
+class RecordRequestInput:
+    """Everything one processed request writes, for the single local activity that writes it:
+    its history row or vote, its audit events and, for a move, the constraint check whose
+    violations that activity returns."""
+
+    epoch_id: str
+    transition: RecordTransitionInput | None = None
+    vote: RecordVoteInput | None = None
+    events: list[AuditEvent] = field(default_factory=list)
+    check: ConstraintCheckInput | None = None

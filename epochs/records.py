@@ -2,12 +2,13 @@
 
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from epochs.inputs import (
     PhaseAdvanceSignal,
     RecordBlockerInput,
+    RecordRequestInput,
     RecordSessionInput,
     RecordSliceInput,
     RecordTransitionInput,
@@ -69,6 +70,15 @@ def save_transition(data: RecordTransitionInput) -> None:
         completed_at=record.timestamp if complete else None,
         updated_at=timezone.now(),
     )
+
+
+def save_request(data: RecordRequestInput) -> None:
+    """Store a processed request's history row and vote, together or not at all."""
+    with transaction.atomic():
+        if data.transition is not None:
+            save_transition(data.transition)
+        if data.vote is not None:
+            save_vote(data.vote)
 
 
 def save_refused_advance(

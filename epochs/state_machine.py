@@ -5,8 +5,9 @@ EpochWorkflow owns one instance per epoch and passes `workflow.now()` wherever a
 recorded. Only `validate_advance` blocks a move; constraint checks merely report.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: the payload converter resolves these
+# dataclasses' field types on every decode, and string annotations cost an eval each time
+# (decoding an epoch's snapshot took 3x as long; see bench/epoch_lifecycle.py).
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -95,7 +96,7 @@ class EpochStateMachine:
     @classmethod
     def from_state(
         cls, state: EpochState, specs: dict[PhaseId, PhaseSpec] | None = None
-    ) -> EpochStateMachine:
+    ) -> "EpochStateMachine":
         """Return a machine around existing state, e.g. state carried over continue-as-new."""
         machine = cls(state.epoch_id, specs)
         machine._state = state

@@ -23,6 +23,11 @@ RECORD_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
 )
 
+# Patch id (docs/upgrades.md): a move's or vote's row, constraint check and audit events are
+# written by one `record_request` local activity; runs from before it recorded them with up to
+# four (`record_transition`, `check_constraints`, `record_audit_event` twice) and replay so.
+ONE_RECORD_PER_REQUEST = "one-record-activity-per-request"
+
 # The epoch's signals its children report to (by name: the children do not import it).
 SLICE_PROGRESS_SIGNAL = "slice_progress"
 REVIEW_COMPLETE_SIGNAL = "review_complete"

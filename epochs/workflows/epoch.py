@@ -16,11 +16,12 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from audit.events import AuditEvent
-    from epochs.constraints import ConstraintViolation
+    from epochs.constraints import ConstraintViolation, check_outcome
     from epochs.inputs import (
         STATUS_COMPLETE,
         STATUS_RUNNING,
         BlockerSignal,
+        ConstraintCheckInput,
         EpochCarry,
         EpochInput,
         EpochResult,
@@ -28,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         PhaseAdvanceSignal,
         QueryStateResult,
         RecordBlockerInput,
+        RecordRequestInput,
         RecordSessionInput,
         RecordSliceInput,
         RecordTransitionInput,
@@ -69,6 +71,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from epochs.workflows.common import (
+    ONE_RECORD_PER_REQUEST,
     RECORD_RETRY,
     RECORD_TIMEOUT,
     REFUSED,
@@ -325,6 +328,8 @@ class EpochWorkflow:
         to_phase = PhaseId(signal.to_phase)
         from_phase = state.current_phase
         voted_all = len(state.review_votes) == len(ReviewAxis)
+        if workflow.patched(ONE_RECORD_PER_REQUEST):
+            return await self._advance_recorded_at_once(signal, voted_all)
         # Advisory (the checks never block a move): it runs beside the move's own records,
         # on a copy of the state as it was before the move.
         check = asyncio.ensure_future(self._check_constraints(deepcopy(state), to_phase))
@@ -386,21 +391,99 @@ class EpochWorkflow:
             start_to_close_timeout=RECORD_TIMEOUT,
             result_type=list[ConstraintViolation],
         )
-        self._carry.constraint_violations_total += len(violations)
-        self._carry.last_violations = violations
+        self._count_violations(violations)
         await self._audit(
             EventType.ConstraintCheck,
             phase=state.current_phase,
-            payload={
-                "from": state.current_phase.value,
+            payload=check_outcome(state.current_phase, to_phase, violations),
+        )
+
+    def _count_violations(self, violations: list[ConstraintViolation]) -> None:
+        self._carry.constraint_violations_total += len(violations)
+        self._carry.last_violations = violations
+
+    async def _advance_recorded_at_once(
+        self, signal: PhaseAdvanceSignal, voted_all: bool
+    ) -> list[str] | None:
+        """Make (or refuse) a move and write its row, check and audit events in one local
+        activity (`record_request`), beside any change to the review children."""
+        sm = self._sm
+        to_phase = PhaseId(signal.to_phase)
+        from_phase = sm.state.current_phase
+        # Advisory (the checks never block a move): on the state as it was before the move.
+        before = deepcopy(sm.state)
+        try:
+            record = sm.advance(
+                to_phase,
+                triggered_by=signal.triggered_by,
+                condition_met=signal.condition_met,
+                timestamp=workflow.now(),
+            )
+        except TransitionError as error:
+            record = sm.record_failed_attempt(
+                to_phase, error, triggered_by=signal.triggered_by, timestamp=workflow.now()
+            )
+            event = self._event(
+                EventType.PhaseAdvance,
+                {
+                    "from": from_phase.value,
+                    "to": to_phase.value,
+                    "success": False,
+                    "triggered_by": signal.triggered_by,
+                    "actor": signal.actor,
+                    "violations": error.violations,
+                },
+            )
+            await self._record_request(
+                transition=self._transition_input(record, actor=signal.actor),
+                events=[event],
+                check=ConstraintCheckInput(before, to_phase, str(sm.state.current_role)),
+            )
+            return error.violations
+
+        # Published with the state change, not after its records: a query and the search
+        # attributes never disagree about the phase.
+        self._upsert_search_attributes(last_event=EventType.PhaseTransition)
+        self._carry.review_voters.clear()
+        event = self._event(
+            EventType.PhaseTransition,
+            {
+                "from": from_phase.value,
                 "to": to_phase.value,
-                "passed": not violations,
-                "violations": [
-                    {"constraint_id": v.constraint_id, "message": v.message, "context": v.context}
-                    for v in violations
-                ],
+                "triggered_by": signal.triggered_by,
+                "actor": signal.actor,
+                "condition_met": signal.condition_met,
             },
         )
+        await all_settled(
+            self._change_children(from_phase, to_phase, voted_all),
+            self._record_request(
+                transition=self._transition_input(record, actor=signal.actor),
+                events=[event],
+                check=ConstraintCheckInput(before, to_phase, str(sm.state.current_role)),
+            ),
+        )
+        return None
+
+    async def _record_request(
+        self,
+        *,
+        transition: RecordTransitionInput | None = None,
+        vote: RecordVoteInput | None = None,
+        events: list[AuditEvent],
+        check: ConstraintCheckInput | None = None,
+    ) -> None:
+        """Write a request's records and audit events (one local activity); count the move's
+        constraint violations."""
+        violations: list[ConstraintViolation] = await workflow.execute_local_activity(
+            "record_request",
+            RecordRequestInput(self._input.epoch_id, transition, vote, events, check),
+            start_to_close_timeout=RECORD_TIMEOUT,
+            retry_policy=RECORD_RETRY,
+            result_type=list[ConstraintViolation],
+        )
+        if check is not None:
+            self._count_violations(violations)
 
     async def _change_children(
         self, from_phase: PhaseId, to_phase: PhaseId, voted_all: bool
@@ -535,33 +618,37 @@ class EpochWorkflow:
         if review is not None:
             child = workflow.get_external_workflow_handle(review.workflow_id)
             self._in_background(child.signal(ReviewPhaseWorkflow.submit_vote, signal))
+        vote = RecordVoteInput(
+            epoch_id=self._input.epoch_id,
+            sequence=self._carry.vote_count,
+            phase=phase,
+            cycle=review.cycle if review else 0,
+            axis=ReviewAxis(signal.axis),
+            vote=VoteType(signal.vote),
+            reviewer_id=signal.reviewer_id,
+            timestamp=workflow.now(),
+            actor=signal.actor,
+        )
+        payload = {
+            "axis": str(signal.axis),
+            "vote": str(signal.vote),
+            "reviewer_id": signal.reviewer_id,
+            "actor": signal.actor,
+            "cycle": review.cycle if review else 0,
+        }
+        if workflow.patched(ONE_RECORD_PER_REQUEST):
+            await self._record_request(
+                vote=vote, events=[self._event(EventType.VoteRecorded, payload)]
+            )
+            return None
         await all_settled(
             workflow.execute_local_activity(
                 "record_vote",
-                RecordVoteInput(
-                    epoch_id=self._input.epoch_id,
-                    sequence=self._carry.vote_count,
-                    phase=phase,
-                    cycle=review.cycle if review else 0,
-                    axis=ReviewAxis(signal.axis),
-                    vote=VoteType(signal.vote),
-                    reviewer_id=signal.reviewer_id,
-                    timestamp=workflow.now(),
-                    actor=signal.actor,
-                ),
+                vote,
                 start_to_close_timeout=RECORD_TIMEOUT,
                 retry_policy=RECORD_RETRY,
             ),
-            self._audit(
-                EventType.VoteRecorded,
-                {
-                    "axis": str(signal.axis),
-                    "vote": str(signal.vote),
-                    "reviewer_id": signal.reviewer_id,
-                    "actor": signal.actor,
-                    "cycle": review.cycle if review else 0,
-                },
-            ),
+            self._audit(EventType.VoteRecorded, payload),
         )
         return None
 
@@ -689,21 +776,25 @@ class EpochWorkflow:
         return []
 
     async def _record_transition(self, record: Any, *, actor: str = "") -> None:
-        state = self._sm.state
         await workflow.execute_local_activity(
             "record_transition",
-            RecordTransitionInput(
-                epoch_id=self._input.epoch_id,
-                index=len(state.transition_history) - 1,
-                record=record,
-                current_phase=state.current_phase,
-                status=self._status(),
-                blocker_count=state.blocker_count,
-                last_error=state.last_error,
-                actor=actor,
-            ),
+            self._transition_input(record, actor=actor),
             start_to_close_timeout=RECORD_TIMEOUT,
             retry_policy=RECORD_RETRY,
+        )
+
+    def _transition_input(self, record: Any, *, actor: str) -> RecordTransitionInput:
+        """The history row of the move just made (or refused) and the epoch's phase after it."""
+        state = self._sm.state
+        return RecordTransitionInput(
+            epoch_id=self._input.epoch_id,
+            index=len(state.transition_history) - 1,
+            record=record,
+            current_phase=state.current_phase,
+            status=self._status(),
+            blocker_count=state.blocker_count,
+            last_error=state.last_error,
+            actor=actor,
         )
 
     async def _record_slice(self, record: SliceRecord, event_type: str) -> None:
@@ -730,16 +821,22 @@ class EpochWorkflow:
         self, event_type: str, payload: dict[str, Any], *, phase: PhaseId | None = None
     ) -> None:
         """Record an audit event through the worker's trail (`record_audit_event`)."""
-        state = self._sm.state
         await workflow.execute_local_activity(
             "record_audit_event",
-            AuditEvent(
-                epoch_id=self._input.epoch_id,
-                event_type=str(event_type),
-                phase=str(phase or state.current_phase),
-                role=str(state.current_role),
-                payload=payload,
-            ),
+            self._event(event_type, payload, phase=phase),
             start_to_close_timeout=RECORD_TIMEOUT,
             retry_policy=RECORD_RETRY,
+        )
+
+    def _event(
+        self, event_type: str, payload: dict[str, Any], *, phase: PhaseId | None = None
+    ) -> AuditEvent:
+        """Return an audit event of this epoch, in its current phase and role by default."""
+        state = self._sm.state
+        return AuditEvent(
+            epoch_id=self._input.epoch_id,
+            event_type=str(event_type),
+            phase=str(phase or state.current_phase),
+            role=str(state.current_role),
+            payload=payload,
         )
