@@ -36,9 +36,13 @@ SECRET_ACTION = "exfiltrate-ledger-9f3a"
 SECRET_REQUEST = "rotate the vault credentials of project nightjar"
 
 
-# Written by the SDK's core for each local activity, not by the data converter: the activity's
-# id, type, attempt and times (no input or result, and the secrets check covers it).
-LOCAL_ACTIVITY_MARKER = "marker_recorded_event_attributes.details.data.payloads"
+# Written by the SDK's core, not by the data converter: for each local activity its id, type,
+# attempt and times (no input or result); for each `workflow.patched` the patch id. The secrets
+# check covers them.
+CORE_MARKERS = {
+    "marker_recorded_event_attributes.details.data.payloads",
+    "marker_recorded_event_attributes.details.patch_data.payloads",
+}
 
 
 def payloads_in(message: Message, path: str = "") -> Iterator[tuple[str, Payload]]:
@@ -70,7 +74,7 @@ async def raw_history(client: Client, workflow_id: str) -> tuple[list[Payload], 
         payload
         for event in history.events
         for path, payload in payloads_in(event)
-        if path != LOCAL_ACTIVITY_MARKER
+        if path not in CORE_MARKERS
     ]
     return payloads, b"".join(event.SerializeToString() for event in history.events)
 
