@@ -28,6 +28,11 @@ RECORD_RETRY = RetryPolicy(
 # four (`record_transition`, `check_constraints`, `record_audit_event` twice) and replay so.
 ONE_RECORD_PER_REQUEST = "one-record-activity-per-request"
 
+# Patch id: a run continues as new only once no handler is running and no message is in flight,
+# checked in one condition. Runs from before it waited for the handlers, then for the messages,
+# and a `review_complete` that came in between was cut off with its audit event.
+CONTINUE_WHEN_QUIET = "continue-as-new-when-quiet"
+
 # The epoch's signals its children report to (by name: the children do not import it).
 SLICE_PROGRESS_SIGNAL = "slice_progress"
 REVIEW_COMPLETE_SIGNAL = "review_complete"

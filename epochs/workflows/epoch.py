@@ -71,6 +71,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from epochs.workflows.common import (
+    CONTINUE_WHEN_QUIET,
     ONE_RECORD_PER_REQUEST,
     RECORD_RETRY,
     RECORD_TIMEOUT,
@@ -134,11 +135,7 @@ class EpochWorkflow:
         while state.current_phase != PhaseId.Complete:
             await workflow.wait_condition(lambda: bool(self._commands) or self._history_is_long())
             if not self._commands:
-                await workflow.wait_condition(
-                    lambda: bool(self._commands) or workflow.all_handlers_finished()
-                )
-                if not self._commands:
-                    await workflow.wait_condition(lambda: not self._background)
+                if await self._quiet():
                     self._carry.run_count += 1
                     workflow.continue_as_new(replace(input, carry=self._carry))
                 continue
@@ -533,6 +530,28 @@ class EpochWorkflow:
                 workflow.logger.warning("message to a child failed: %s", task.exception())
 
         task.add_done_callback(done)
+
+    async def _quiet(self) -> bool:
+        """Wait until no handler runs and no message is in flight; False if a request came.
+
+        Continuing as new drops what a handler has not finished, so both are checked in one
+        condition: nothing can start between the check and the continue.
+        """
+        if workflow.patched(CONTINUE_WHEN_QUIET):
+            await workflow.wait_condition(
+                lambda: (
+                    bool(self._commands)
+                    or (not self._background and workflow.all_handlers_finished())
+                )
+            )
+            return not self._commands
+        await workflow.wait_condition(
+            lambda: bool(self._commands) or workflow.all_handlers_finished()
+        )
+        if self._commands:
+            return False
+        await workflow.wait_condition(lambda: not self._background)
+        return True
 
     async def _settle(self) -> None:
         """Wait for messages in flight and for rounds whose child has every vote."""

@@ -468,6 +468,8 @@ async def test_continue_as_new_carries_the_full_state(
     epoch = await Epoch.objects.aget(epoch_id=handle.id)
     assert await epoch.transitions.acount() == 13
     assert epoch.status == "complete"
+    # A run never continues as new under a running handler: both rounds' ends are audited.
+    assert (await audit_types(handle.id)).count("review_round_completed") == 2
 
 
 async def test_uninitialised_audit_trail_fails_the_epoch_with_the_seed_message(

@@ -4,10 +4,11 @@ A change to a workflow that would break its running executions (new, removed or 
 commands) fails here; see docs/upgrades.md for how to make such a change safely.
 """
 
+import warnings
 from pathlib import Path
 
 import pytest
-from temporalio.workflow import NondeterminismError
+from temporalio.workflow import NondeterminismError, UnfinishedSignalHandlersWarning
 
 from tests.workflows import edits
 from workers.histories import corpus, load_history, replayer, workflow_type
@@ -27,8 +28,15 @@ def test_the_corpus_covers_every_workflow_the_worker_runs() -> None:
 async def test_every_recorded_history_replays(path: Path) -> None:
     history = load_history(path)
     assert history.workflow_id  # the start event names it
-    result = await replayer().replay_workflow(history)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UnfinishedSignalHandlersWarning)
+        result = await replayer().replay_workflow(history)
     assert result.replay_failure is None
+    # What the current code records never ends a run under a running handler (the archive
+    # keeps one from before the continue-as-new-when-quiet patch that did).
+    if "archive" not in path.relative_to(HISTORIES).parts:
+        cut_off = [w for w in caught if issubclass(w.category, UnfinishedSignalHandlersWarning)]
+        assert not cut_off, cut_off[0].message
 
 
 EDITS = [
