@@ -41,7 +41,7 @@ SECRET_REQUEST = "rotate the vault credentials of project nightjar"
 # check covers them.
 CORE_MARKERS = {
     "marker_recorded_event_attributes.details.data.payloads",
-    "marker_recorded_event_attributes.details.patch_data.payloads",
+    "marker_recorded_event_attributes.details.patch-data.payloads",
 }
 
 
