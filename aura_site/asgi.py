@@ -2,7 +2,7 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aura_site.settings")
 # Under ASGI, Django runs each request's sync code in a thread of its own, which a persistent
@@ -12,4 +12,8 @@ os.environ["DATABASE_CONN_MAX_AGE"] = "0"
 if not os.environ.get("DATABASE_POOL_SIZE"):
     os.environ["DATABASE_POOL_SIZE"] = "20"
 
-application = get_asgi_application()
+django.setup(set_prefix=False)  # as get_asgi_application() does
+
+from aura_site.asgi_handler import AuraASGIHandler  # noqa: E402  (needs the apps loaded)
+
+application = AuraASGIHandler()

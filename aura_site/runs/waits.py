@@ -40,8 +40,11 @@ def open_wait(user: AbstractBaseUser, *, workflow_id: str, timeout: float) -> Op
             )
         now = timezone.now()
         mine = OpenWait.objects.filter(user=user)
-        mine.filter(expires_at__lte=now).delete()
         deadlines = list(mine.order_by("expires_at").values_list("expires_at", flat=True))
+        expired = sum(1 for deadline in deadlines if deadline <= now)
+        if expired:  # left by a process that died mid-wait: their slots are free again
+            mine.filter(expires_at__lte=now).delete()
+            deadlines = deadlines[expired:]
         if len(deadlines) >= limit:
             first_end = (deadlines[0] - GRACE - now).total_seconds()
             raise TooManyOpenWaits(

@@ -186,17 +186,18 @@ class CrisisWaitView(AsyncAPIView):
         query.is_valid(raise_exception=True)
         crisis = await sync_to_async(self._crisis)(crisis_id)
         crisis, done = await services.await_crisis(
-            crisis, timeout=query.validated_data["timeout"], user=request.user
+            crisis,
+            timeout=query.validated_data["timeout"],
+            user=request.user,
+            crises=crisis_records(),
         )
         code = status.HTTP_200_OK if done else status.HTTP_202_ACCEPTED
-        return await sync_to_async(self._render)(crisis, code)
+        # Read with everything the serializer shows (crisis_records): rendering it queries
+        # nothing, so it runs here on the event loop, not in one more thread hop.
+        context = {"request": request, "format": self.format_kwarg, "view": self}
+        return Response(CrisisSerializer(crisis, context=context).data, status=code)
 
     def _crisis(self, reference: str) -> Crisis:
         crisis = services.get_crisis(reference)
         self.check_object_permissions(self.request, crisis)
         return crisis
-
-    def _render(self, crisis: Crisis, status_code: int) -> Response:
-        crisis = crisis_records().get(pk=crisis.pk)
-        context = {"request": self.request, "format": self.format_kwarg, "view": self}
-        return Response(CrisisSerializer(crisis, context=context).data, status=status_code)

@@ -5,6 +5,7 @@ import logging
 from asgiref.sync import sync_to_async
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from temporalio.service import RPCError
 
@@ -83,12 +84,27 @@ def refresh_crisis(crisis: Crisis) -> Crisis:
     Temporal may be down: the record is then returned as it stands.
     """
     crisis.refresh_from_db()
+    return _closed_if_unrecorded(crisis) or crisis
+
+
+def _closed_if_unrecorded(crisis: Crisis) -> Crisis | None:
+    """Close an open record whose workflow ended without saying so; None when nothing changed."""
     if not crisis.is_active:
-        return crisis
+        return None
     reason = executions.check_run(crisis.workflow_id, created_at=crisis.created_at)
     if reason is None:
-        return crisis
+        return None
     return records.fail_unfinished(crisis, reason, actor="")
+
+
+def settled_crisis(pk: int, crises: QuerySet[Crisis] | None = None) -> Crisis:
+    """Return the crisis `pk` read from `crises` (all crises by default), as `refresh_crisis`
+    settles it: one read when it ended or still runs, so an answer can show it as read."""
+    crises = crises if crises is not None else Crisis.objects.all()
+    crisis = crises.get(pk=pk)
+    if _closed_if_unrecorded(crisis) is None:
+        return crisis
+    return crises.get(pk=pk)
 
 
 def wait_for_crisis(crisis: Crisis, *, timeout: float) -> tuple[Crisis, bool]:
@@ -101,20 +117,26 @@ def wait_for_crisis(crisis: Crisis, *, timeout: float) -> tuple[Crisis, bool]:
 
 
 async def await_crisis(
-    crisis: Crisis, *, timeout: float, user: AbstractBaseUser
+    crisis: Crisis,
+    *,
+    timeout: float,
+    user: AbstractBaseUser,
+    crises: QuerySet[Crisis] | None = None,
 ) -> tuple[Crisis, bool]:
     """Wait as `wait_for_crisis` does, on the caller's event loop, in one of `user`'s slots.
 
     The long-poll of the API: no thread waits, and a user has at most AURA_MAX_OPEN_WAITS open.
+    `crisis` is the record as the caller has just read it (it is not read again before the
+    wait); the crisis returned is read once from `crises` after it, as `settled_crisis` does,
+    so a caller passing the queryset it shows records with need not read it back.
 
     Raises:
         TooManyOpenWaits: when the user has that many waits open already.
     """
-    await crisis.arefresh_from_db()
     if crisis.is_active and timeout > 0:
         async with waits.holding_slot(user, workflow_id=crisis.workflow_id, timeout=timeout):
             await _wait_closed(crisis, timeout)
-    crisis = await sync_to_async(refresh_crisis)(crisis)
+    crisis = await sync_to_async(settled_crisis)(crisis.pk, crises)
     return crisis, not crisis.is_active
 
 
