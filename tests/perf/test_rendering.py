@@ -205,3 +205,14 @@ def test_crisis_list_page_is_the_serializers_json(crises: list[Crisis]) -> None:
     ).data
     assert json.dumps(page.json()["results"]) == json.dumps(json.loads(as_json(expected)))
     assert page.json()["count"] == len(crises)
+
+
+def test_filter_form_class_is_built_once_and_still_validates(db) -> None:
+    from crises.api.filters import CrisisFilter
+
+    bad = CrisisFilter(data={"status": "bogus"}, queryset=Crisis.objects.all())
+    good = CrisisFilter(data={"status": "completed"}, queryset=Crisis.objects.all())
+    assert bad.get_form_class() is good.get_form_class()
+    assert not bad.is_valid() and "status" in bad.errors
+    assert good.is_valid()
+    assert token_client().get("/api/v1/crises/?status=bogus").status_code == 400
