@@ -9,12 +9,14 @@ import json
 
 import pytest
 from django.contrib.auth.models import User
+from django.http import QueryDict
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
 from audit.models import AuditEvent
 from aura_site.api.rows import PreparedRows, RowRenderer
 from aura_site.runs.models import StartIntent
+from crises.api.filters import CrisisFilter
 from crises.api.serializers import CrisisSerializer, crisis_list_renderer
 from crises.api.views import crisis_records, crisis_rows
 from crises.models import Crisis, CrisisPhase, CrisisSchedule
@@ -208,10 +210,8 @@ def test_crisis_list_page_is_the_serializers_json(crises: list[Crisis]) -> None:
 
 
 def test_filter_form_class_is_built_once_and_still_validates(db) -> None:
-    from crises.api.filters import CrisisFilter
-
-    bad = CrisisFilter(data={"status": "bogus"}, queryset=Crisis.objects.all())
-    good = CrisisFilter(data={"status": "completed"}, queryset=Crisis.objects.all())
+    bad = CrisisFilter(data=QueryDict("status=bogus"), queryset=Crisis.objects.all())
+    good = CrisisFilter(data=QueryDict("status=completed"), queryset=Crisis.objects.all())
     assert bad.get_form_class() is good.get_form_class()
     assert not bad.is_valid() and "status" in bad.errors
     assert good.is_valid()
