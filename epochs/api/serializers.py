@@ -6,7 +6,7 @@ from typing import Any
 from rest_framework import serializers
 
 from aura_site.api.fields import ChoiceField, LabelField, TextField, excerpt
-from aura_site.api.rows import PreparedRows, RowRenderer
+from aura_site.api.rows import InstanceRenderer, PreparedRows, RowRenderer
 from aura_site.api.starts import StartField
 from epochs.inputs import EpochSnapshot
 from epochs.interfaces import ModelId
@@ -305,6 +305,12 @@ def epoch_detail(epoch: Epoch, snapshot: EpochSnapshot | None) -> dict[str, Any]
     for key, records in record_lists().items():
         data[key] = records.data(epoch)
     return data
+
+
+@cache
+def epoch_renderer() -> InstanceRenderer:
+    """`EpochSerializer` without DRF's per-field machinery, for list pages."""
+    return InstanceRenderer(EpochSerializer, {})
 
 
 @cache

@@ -88,6 +88,14 @@ class EpochViewSet(
         epoch = self.get_queryset().get(pk=started.record.pk)
         return Response(serializers.epoch_detail(epoch, None), status=code)
 
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        """The filtered, ordered page, rendered as `EpochSerializer` does, in plain dicts."""
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        render = serializers.epoch_renderer().render
+        data = [render(epoch) for epoch in (queryset if page is None else page)]
+        return Response(data) if page is None else self.get_paginated_response(data)
+
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
         epoch = self.get_object()
         return Response(serializers.epoch_detail(epoch, services.live_snapshot(epoch)))

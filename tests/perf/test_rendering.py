@@ -15,6 +15,7 @@ from rest_framework.renderers import JSONRenderer
 
 from audit.models import AuditEvent
 from aura_site.api.rows import PreparedRows, RowRenderer
+from aura_site.runs import outbox
 from aura_site.runs.models import StartIntent
 from crises.api.filters import CrisisFilter
 from crises.api.serializers import CrisisSerializer, crisis_list_renderer
@@ -95,6 +96,16 @@ def epoch(db) -> Epoch:
         registered_at=T0,
     )
     return epoch
+
+
+def test_epoch_list_page_is_the_serializers_json(epoch: Epoch) -> None:
+    Epoch.objects.create(epoch_id="epoch-plain", request_description="", current_phase="complete")
+    found = token_client().get("/api/v1/epochs/?ordering=-created_at")
+    assert found.status_code == 200, found.content
+    queryset = outbox.with_start(Epoch.objects.select_related("started_by"), "epoch_id")
+    expected = epoch_serializers.EpochSerializer(queryset.order_by("-created_at"), many=True)
+    assert json.dumps(found.json()["results"]) == json.dumps(json.loads(as_json(expected.data)))
+    assert [row["started_by"] for row in found.json()["results"]] == [None, "starter"]
 
 
 def serializer_detail(epoch: Epoch) -> dict:
