@@ -26,3 +26,20 @@ class UTCIsoDateTimeField(IsoDateTimeField):
 
 class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UTCIsoDateTimeField
+
+
+class FilterSet(django_filters.FilterSet):
+    """A FilterSet whose form class is built once per class.
+
+    django-filter builds a form class (a field per filter, through Django's form metaclass) on
+    every request; a list page paid for it each time. Only for filters whose fields do not
+    depend on the request (no ModelChoiceFilter querysets from it).
+    """
+
+    def get_form_class(self) -> type:
+        cls = type(self)
+        form_class = cls.__dict__.get("_form_class")
+        if form_class is None:
+            form_class = super().get_form_class()
+            cls._form_class = form_class
+        return form_class

@@ -1,10 +1,10 @@
 import django_filters
 
-from aura_site.api.filters import IsoDateTimeFilter
+from aura_site.api.filters import FilterSet, IsoDateTimeFilter
 from crises.models import Crisis, CrisisStatus
 
 
-class CrisisFilter(django_filters.FilterSet):
+class CrisisFilter(FilterSet):
     # A plain column: no join, so no duplicate rows to remove. The default distinct=True would
     # make the page a SELECT DISTINCT over every column and sort all matches before the LIMIT.
     status = django_filters.MultipleChoiceFilter(choices=CrisisStatus.choices, distinct=False)

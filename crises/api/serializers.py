@@ -1,14 +1,19 @@
 """The crisis record as JSON, and the trigger request."""
 
+from collections import defaultdict
 from datetime import UTC
+from functools import cache
+from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from aura_site.api.fields import LabelField
+from aura_site.api.rows import InstanceRenderer, PreparedRows, RowRenderer
 from aura_site.api.starts import StartField
 from crises import services
 from crises.models import Crisis, CrisisPhase
+from crises.services.presentation import summary_of
 from crises.validation import (
     MAX_FIELD_LENGTH,
     MAX_PHASES,
@@ -113,6 +118,60 @@ class CrisisSerializer(serializers.ModelSerializer):
     @staticmethod
     def get_temporal_ui_url(crisis: Crisis) -> str:
         return services.temporal_ui_url(crisis)
+
+
+class CrisisListRenderer:
+    """A page of crises as `CrisisSerializer` renders it, cheaper: the phases and re-runs of
+    the whole page in one compiled-once query each (not two prefetches), and plain dicts."""
+
+    def __init__(self) -> None:
+        self.phase_renderer = RowRenderer(
+            CrisisPhaseSerializer,
+            derived={"timestamp": lambda row: row["finished_at"] or row["started_at"]},
+        )
+        self.phase_rows = PreparedRows(
+            CrisisPhase,
+            ("crisis_id", "status", *self.phase_renderer.columns),
+            key="crisis",
+            order_by=("crisis_id", "position"),
+        )
+        self.rerun_rows = PreparedRows(
+            Crisis, ("rerun_of_id", "crisis_id"), key="rerun_of", order_by=Crisis._meta.ordering
+        )
+        self.crisis_renderer = InstanceRenderer(
+            CrisisSerializer,
+            {
+                "phases": lambda crisis: crisis.page_phases,
+                "summary": lambda crisis: summary_of(crisis.page_phase_statuses),
+                "reruns": lambda crisis: crisis.page_reruns,
+            },
+        )
+
+    def render(self, crises: list[Crisis]) -> list[dict[str, Any]]:
+        """Return the crises' data (they need `select_related` of their related records and
+        `outbox.with_start`, as `crisis_records()` reads them)."""
+        keys = [crisis.pk for crisis in crises]
+        phases: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+        statuses: dict[Any, list[str]] = defaultdict(list)
+        for crisis_pk, status, *row in self.phase_rows.fetch(keys):
+            phases[crisis_pk].append(self.phase_renderer.render(row))
+            statuses[crisis_pk].append(status)
+        reruns: dict[Any, list[str]] = defaultdict(list)
+        for rerun_of, crisis_id in self.rerun_rows.fetch(keys):
+            reruns[rerun_of].append(crisis_id)
+        data = []
+        for crisis in crises:
+            crisis.page_phases = phases[crisis.pk]
+            crisis.page_phase_statuses = statuses[crisis.pk]
+            crisis.page_reruns = reruns[crisis.pk]
+            data.append(self.crisis_renderer.render(crisis))
+        return data
+
+
+@cache
+def crisis_list_renderer() -> CrisisListRenderer:
+    """Built on first use: the serializers' fields need the app registry."""
+    return CrisisListRenderer()
 
 
 class MissionSerializer(serializers.Serializer):

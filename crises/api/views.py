@@ -15,7 +15,11 @@ from aura_site.api.starts import IDEMPOTENCY_PARAMETER, idempotency_key, start_s
 from aura_site.runs import outbox
 from crises import services
 from crises.api.filters import CrisisFilter
-from crises.api.serializers import CrisisSerializer, CrisisTriggerSerializer
+from crises.api.serializers import (
+    CrisisSerializer,
+    CrisisTriggerSerializer,
+    crisis_list_renderer,
+)
 from crises.models import Crisis
 
 
@@ -25,12 +29,15 @@ class WaitQuery(serializers.Serializer):
     )
 
 
+def crisis_rows():
+    """Return the crises with their related records and start intent, not their lists."""
+    crises = Crisis.objects.select_related("initiated_by_user", "rerun_of", "schedule")
+    return outbox.with_start(crises)
+
+
 def crisis_records():
     """Return the crises as the API shows them, with what their serializer reads."""
-    crises = Crisis.objects.select_related(
-        "initiated_by_user", "rerun_of", "schedule"
-    ).prefetch_related("phases", "reruns")
-    return outbox.with_start(crises)
+    return crisis_rows().prefetch_related("phases", "reruns")
 
 
 class CrisisViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -55,6 +62,14 @@ class CrisisViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return crisis_records()
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        """The filtered, ordered page; its phases and re-runs read in one query each."""
+        queryset = self.filter_queryset(crisis_rows())
+        page = self.paginate_queryset(queryset)
+        crises = list(queryset if page is None else page)
+        data = crisis_list_renderer().render(crises)
+        return Response(data) if page is None else self.get_paginated_response(data)
 
     def get_object(self) -> Crisis:
         crisis = services.get_crisis(self.kwargs[self.lookup_field])

@@ -10,7 +10,11 @@ from crises.models import Crisis, CrisisStatus, PhaseStatus
 
 def summary(crisis: Crisis) -> dict[str, int]:
     """Return the phase counts (from prefetched phases when the query made them)."""
-    statuses = [phase.status for phase in crisis.phases.all()]
+    return summary_of([phase.status for phase in crisis.phases.all()])
+
+
+def summary_of(statuses: list[str]) -> dict[str, int]:
+    """Return the phase counts of these phase statuses."""
     return {
         "completed_phases": statuses.count(PhaseStatus.COMPLETED),
         "failed_phases": statuses.count(PhaseStatus.FAILED),

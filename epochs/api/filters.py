@@ -1,11 +1,12 @@
 import django_filters
 from django.core.exceptions import ValidationError
 
+from aura_site.api.filters import FilterSet
 from epochs.models import Epoch
 from epochs.protocol import parse_phase_id
 
 
-class EpochFilter(django_filters.FilterSet):
+class EpochFilter(FilterSet):
     phase = django_filters.CharFilter(
         method="filter_phase", label="Current phase in any spelling (p4, 4, review)"
     )

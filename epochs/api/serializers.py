@@ -1,10 +1,12 @@
 """Epoch REST payloads: request validation (400 on malformed input) and response shapes."""
 
+from functools import cache
 from typing import Any
 
 from rest_framework import serializers
 
 from aura_site.api.fields import ChoiceField, LabelField, TextField, excerpt
+from aura_site.api.rows import InstanceRenderer, PreparedRows, RowRenderer
 from aura_site.api.starts import StartField
 from epochs.inputs import EpochSnapshot
 from epochs.interfaces import ModelId
@@ -271,12 +273,60 @@ def snapshot_data(snapshot: EpochSnapshot) -> dict[str, Any]:
     }
 
 
+class RecordList:
+    """One of an epoch's record lists: its serializer's columns, in one query compiled once."""
+
+    def __init__(self, serializer_class: type[serializers.ModelSerializer], *order_by: str):
+        self.renderer = RowRenderer(serializer_class)
+        self.rows = PreparedRows(
+            serializer_class.Meta.model, self.renderer.columns, key="epoch", order_by=order_by
+        )
+
+    def data(self, epoch: Epoch) -> list[dict[str, Any]]:
+        return self.renderer.render_all(self.rows.fetch([epoch.pk]))
+
+
+@cache
+def record_lists() -> dict[str, RecordList]:
+    """The detail's lists by key, in the models' order within one epoch (built on first use:
+    the serializers' fields need the app registry)."""
+    return {
+        "votes": RecordList(VoteRowSerializer, "sequence"),
+        "blockers": RecordList(BlockerRowSerializer, "created_at"),
+        "slices": RecordList(SliceRowSerializer, "created_at"),
+        "sessions": RecordList(SessionRowSerializer, "registered_at"),
+    }
+
+
 def epoch_detail(epoch: Epoch, snapshot: EpochSnapshot | None) -> dict[str, Any]:
     """Return an epoch's detail: its records, plus the live state while it runs."""
     data = EpochSerializer(epoch).data
     data["live"] = snapshot_data(snapshot) if snapshot is not None else None
-    data["votes"] = VoteRowSerializer(epoch.votes.all(), many=True).data
-    data["blockers"] = BlockerRowSerializer(epoch.blockers.all(), many=True).data
-    data["slices"] = SliceRowSerializer(epoch.slices.all(), many=True).data
-    data["sessions"] = SessionRowSerializer(epoch.sessions.all(), many=True).data
+    for key, records in record_lists().items():
+        data[key] = records.data(epoch)
     return data
+
+
+@cache
+def epoch_renderer() -> InstanceRenderer:
+    """`EpochSerializer` without DRF's per-field machinery, for list pages."""
+    return InstanceRenderer(EpochSerializer, {})
+
+
+@cache
+def _recorded_columns() -> PreparedRows:
+    columns = [
+        field.attname
+        for field in Epoch._meta.concrete_fields
+        if not field.primary_key and not field.is_relation
+    ]
+    return PreparedRows(Epoch, columns, key="id", order_by=())
+
+
+def refresh_recorded(epoch: Epoch) -> None:
+    """Read back what the worker records on the epoch's row (its phase, status, counts and
+    times), keeping the user and start intent already read: one query compiled once."""
+    rows = _recorded_columns()
+    (values,) = rows.fetch([epoch.pk])
+    for name, value in zip(rows.columns, values, strict=True):
+        setattr(epoch, name, value)

@@ -88,6 +88,14 @@ class EpochViewSet(
         epoch = self.get_queryset().get(pk=started.record.pk)
         return Response(serializers.epoch_detail(epoch, None), status=code)
 
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        """The filtered, ordered page, rendered as `EpochSerializer` does, in plain dicts."""
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        render = serializers.epoch_renderer().render
+        data = [render(epoch) for epoch in (queryset if page is None else page)]
+        return Response(data) if page is None else self.get_paginated_response(data)
+
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
         epoch = self.get_object()
         return Response(serializers.epoch_detail(epoch, services.live_snapshot(epoch)))
@@ -97,9 +105,9 @@ class EpochViewSet(
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         snapshot = operation(epoch, **serializer.validated_data, **extra, user=request.user)
-        # The worker has recorded the move: read the row again, but not its start intent (a
-        # move does not change it, and its subquery doubled the cost of this read).
-        epoch.refresh_from_db(from_queryset=Epoch.objects.select_related("started_by"))
+        # The worker has recorded the move: read its columns again, but not the user or the
+        # start intent (a move changes neither) and without compiling a query per request.
+        serializers.refresh_recorded(epoch)
         return Response(serializers.epoch_detail(epoch, snapshot))
 
     @action(detail=True, methods=["post"])
