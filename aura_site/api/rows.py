@@ -4,7 +4,7 @@ A detail answer that lists a record's rows (an epoch's votes, a page's crisis ph
 of its time in the ORM compiling the same SQL on every request and in the serializer walking
 each row's attributes. `PreparedRows` compiles the `values_list` query once and runs it with
 the key; `RowRenderer` calls the serializer's own fields' `to_representation`, so the JSON is
-the serializer's (tests/api/test_rows.py compares the two).
+the serializer's (tests/perf/test_rendering.py compares the two).
 """
 
 from collections.abc import Callable, Iterable, Sequence
