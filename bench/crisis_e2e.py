@@ -32,7 +32,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,6 +64,8 @@ from workers.sandbox import compile_workflow_modules  # noqa: E402
 
 log = logging.getLogger("bench")
 OneCrisis = Callable[[int], Awaitable[float]]
+# A way to run crises: the function running one, and the processes to meter.
+CrisisPath = AbstractAsyncContextManager[tuple[OneCrisis, dict[str, int]]]
 BENCH_DB = "aura_bench_crises"
 
 
@@ -219,82 +221,78 @@ async def history_events(client: Client, workflow_id: str) -> int:
 
 
 @asynccontextmanager
-async def raw_path(
-    client: Client, phases: int, ids: list[str]
+async def direct_path(
+    client: Client,
+    phases: int,
+    ids: list[str],
+    *,
+    name: str,
+    workflow: type,
+    activities: list,
+    request_type: type,
+    phase_type: type,
 ) -> AsyncIterator[tuple[OneCrisis, dict[str, int]]]:
-    """Yield a function that runs one crisis on raw temporalio (appending its workflow id to
-    `ids`), and the processes to meter."""
-    queue = f"bench-raw-{uuid.uuid4()}"
-    compile_workflow_modules([CrisisResponseWorkflow])  # as runworker does
+    """Yield a function that runs one crisis of `workflow` as a temporalio client does (start
+    it, await its result; appending its workflow id to `ids`), and the processes to meter."""
+    queue = f"bench-{name}-{uuid.uuid4()}"
+    compile_workflow_modules([workflow])  # as runworker does
     async with Worker(
         client,
         task_queue=queue,
-        workflows=[CrisisResponseWorkflow],
+        workflows=[workflow],
+        activities=activities,
+        max_concurrent_activities=50,
+    ):
+
+        async def one(i: int) -> float:
+            crisis_id = f"crisis-{name}-{uuid.uuid4().hex[:12]}"
+            request = request_type(
+                target_member="target-alpha",
+                missions=[phase_type(**m) for m in missions("target-alpha", phases)],
+                crisis_id=crisis_id,
+            )
+            t0 = time.perf_counter()
+            handle = await client.start_workflow(
+                workflow.run,
+                request,
+                id=f"crisis-workflow-{crisis_id}",
+                task_queue=queue,
+            )
+            latency = time.perf_counter() - t0
+            result = await handle.result()
+            assert result.success, result
+            ids.append(handle.id)
+            return latency
+
+        yield one, {}
+
+
+def raw_path(client: Client, phases: int, ids: list[str]) -> CrisisPath:
+    """The same `CrisisResponseWorkflow`, with activities that only log."""
+    return direct_path(
+        client,
+        phases,
+        ids,
+        name="raw",
+        workflow=CrisisResponseWorkflow,
         activities=[raw_validate, raw_initialize, raw_perform, raw_log, raw_finalize],
-        max_concurrent_activities=50,
-    ):
-
-        async def one(i: int) -> float:
-            crisis_id = f"crisis-raw-{uuid.uuid4().hex[:12]}"
-            request = CrisisRequest(
-                target_member="target-alpha",
-                missions=[MissionPhase(**m) for m in missions("target-alpha", phases)],
-                crisis_id=crisis_id,
-            )
-            t0 = time.perf_counter()
-            handle = await client.start_workflow(
-                CrisisResponseWorkflow.run,
-                request,
-                id=f"crisis-workflow-{crisis_id}",
-                task_queue=queue,
-            )
-            latency = time.perf_counter() - t0
-            result = await handle.result()
-            assert result.success, result
-            ids.append(handle.id)
-            return latency
-
-        yield one, {}
+        request_type=CrisisRequest,
+        phase_type=MissionPhase,
+    )
 
 
-@asynccontextmanager
-async def replaced_path(
-    client: Client, phases: int, ids: list[str]
-) -> AsyncIterator[tuple[OneCrisis, dict[str, int]]]:
-    """Yield a function that runs one crisis of the replaced system's shape as its clients
-    did (`LiaraTemporalAgency`: start the workflow, await its result), and the processes to
-    meter."""
-    queue = f"bench-replaced-{uuid.uuid4()}"
-    compile_workflow_modules([ReplacedCrisisWorkflow])
-    async with Worker(
+def replaced_path(client: Client, phases: int, ids: list[str]) -> CrisisPath:
+    """The replaced system's shape, run as its clients did (`LiaraTemporalAgency`)."""
+    return direct_path(
         client,
-        task_queue=queue,
-        workflows=[ReplacedCrisisWorkflow],
+        phases,
+        ids,
+        name="replaced",
+        workflow=ReplacedCrisisWorkflow,
         activities=REPLACED_ACTIVITIES,
-        max_concurrent_activities=50,
-    ):
-
-        async def one(i: int) -> float:
-            crisis_id = f"crisis-replaced-{uuid.uuid4().hex[:12]}"
-            request = ReplacedRequest(
-                target_member="target-alpha",
-                missions=[ReplacedPhase(**m) for m in missions("target-alpha", phases)],
-                crisis_id=crisis_id,
-            )
-            t0 = time.perf_counter()
-            handle = await client.start_workflow(
-                ReplacedCrisisWorkflow.run,
-                request,
-                id=f"crisis-workflow-{crisis_id}",
-                task_queue=queue,
-            )
-            latency = time.perf_counter() - t0
-            result = await handle.result()
-            assert result.success, result
-            ids.append(handle.id)
-            return latency
-
-        yield one, {}
+        request_type=ReplacedRequest,
+        phase_type=ReplacedPhase,
+    )
 
 
 @dataclass
