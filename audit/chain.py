@@ -2,9 +2,8 @@
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC
 
 from django.db import connection
 
@@ -17,6 +16,15 @@ from audit.models import (
 
 # The payload comes last in the canonical row, and is read as PostgreSQL's own jsonb text.
 _FIELDS = CANONICAL_FIELDS[:-1]
+# How each scalar column is read: as the text the canonical row holds (the id's canonical form,
+# the time in UTC to the microsecond, as the trigger renders it), so nothing is parsed into
+# Python objects only to be formatted back.
+_COLUMNS = {
+    "id": "id::text",
+    "occurred_at": "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+}
+# One encoder for every row: json.dumps with options builds a new one per call.
+_encode = json.JSONEncoder(ensure_ascii=False).encode
 
 
 @dataclass(frozen=True)
@@ -33,59 +41,50 @@ class ChainReport:
         return self.broken_seq is None
 
 
-def canonical_row(values: dict, payload_text: str) -> str:
+def canonical_row(scalars: Sequence, payload_text: str) -> str:
     """Return the row's canonical JSON exactly as the hash_chain trigger renders it.
 
+    `scalars` are the CANONICAL_FIELDS but the payload, in order, the id and the time as text.
     The payload comes as PostgreSQL's own jsonb text, which is already canonical (sorted keys,
     fixed spacing), so only the scalar columns are rendered here.
     """
-    items = []
-    for name in _FIELDS:
-        value = values[name]
-        if name == "id":
-            value = str(value)
-        elif name == "occurred_at":
-            value = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        items.append(json.dumps(value, ensure_ascii=False))
-    items.append(payload_text)
-    return "[" + ", ".join(items) + "]"
+    return _encode(list(scalars))[:-1] + ", " + payload_text + "]"
 
 
 def row_hash(prev_hash: str, canonical: str) -> str:
     return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
 
 
-def _rows(batch_size: int) -> Iterator[tuple[dict, str, str, str]]:
-    columns = ", ".join(_FIELDS)
+def _rows() -> Iterator[tuple]:
+    """Yield (seq, *scalars, payload text, prev_hash, hash) in chain order.
+
+    One COPY streams the whole chain: PostgreSQL reads ahead while the rows are hashed here,
+    every row comes from one snapshot, and only the rows in flight are held in memory.
+    """
+    columns = ", ".join(_COLUMNS.get(name, name) for name in _FIELDS)
     sql = (
-        f"SELECT {columns}, payload::text, prev_hash, hash FROM {AuditEvent._meta.db_table} "
-        "WHERE seq > %s ORDER BY seq LIMIT %s"
+        f"COPY (SELECT seq, {columns}, payload::text, prev_hash, hash "
+        f"FROM {AuditEvent._meta.db_table} ORDER BY seq) TO STDOUT"
     )
-    last_seq = 0
-    while True:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [last_seq, batch_size])
-            rows = cursor.fetchall()
-        if not rows:
-            return
-        for row in rows:
-            values = dict(zip(_FIELDS, row[: len(_FIELDS)], strict=True))
-            yield values, row[-3], row[-2], row[-1]
-        last_seq = rows[-1][1]
+    types = ["int8", *("int8" if name == "seq" else "text" for name in _FIELDS)]
+    with connection.cursor() as cursor, cursor.copy(sql) as copy:
+        copy.set_types([*types, "text", "text", "text"])
+        yield from copy.rows()
 
 
-def verify_chain(batch_size: int = 5000) -> ChainReport:
+def verify_chain() -> ChainReport:
     """Walk the chain in order and report the first row that breaks it, if any."""
     expected_prev = GENESIS_HASH
     checked = 0
     row_id = None
-    for values, payload_text, prev_hash, stored_hash in _rows(batch_size):
-        seq, row_id = values["seq"], str(values["id"])
+    scalars = slice(1, len(_FIELDS) + 1)
+    for row in _rows():
+        seq, row_id, (payload_text, prev_hash, stored_hash) = row[0], row[1], row[-3:]
         if seq != checked + 1:
             return ChainReport(checked, seq, row_id, f"row #{checked + 1} is missing")
         if prev_hash != expected_prev:
             return ChainReport(checked, seq, row_id, "prev_hash does not match the previous row")
-        if row_hash(prev_hash, canonical_row(values, payload_text)) != stored_hash:
+        if row_hash(prev_hash, canonical_row(row[scalars], payload_text)) != stored_hash:
             return ChainReport(checked, seq, row_id, "contents do not match the stored hash")
         expected_prev = stored_hash
         checked += 1

@@ -1,6 +1,7 @@
 """The audit table is append-only and hash-chained; verify_audit proves or names the break."""
 
 import threading
+from datetime import UTC
 from io import StringIO
 
 import pytest
@@ -53,11 +54,11 @@ def test_python_recomputes_the_triggers_hash() -> None:
         cursor.execute(f"SELECT payload::text FROM {AuditEvent._meta.db_table}")
         [(payload_text,)] = cursor.fetchall()
     stored = AuditEvent.objects.get()
-    values = {f: getattr(stored, f) for f in ("id", "seq", "subject_kind", "subject_id")}
-    values |= {f: getattr(stored, f) for f in ("event_type", "phase", "role", "actor")}
-    values |= {f: getattr(stored, f) for f in ("occurred_at", "workflow_id", "run_id")}
-    values["idempotency_key"] = stored.idempotency_key
-    assert row_hash(GENESIS_HASH, canonical_row(values, payload_text)) == event.hash
+    occurred_at = stored.occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    scalars = [str(stored.id), stored.seq, stored.subject_kind, stored.subject_id]
+    scalars += [stored.event_type, stored.phase, stored.role, stored.actor, occurred_at]
+    scalars += [stored.workflow_id, stored.run_id, stored.idempotency_key]
+    assert row_hash(GENESIS_HASH, canonical_row(scalars, payload_text)) == event.hash
 
 
 def test_idempotency_key_records_once() -> None:
