@@ -238,6 +238,10 @@ async def test_an_unrelated_request_stays_fast_while_100_waits_are_open(
             await asyncio.gather(*waits, return_exceptions=True)
     print(f"\nGET crisis detail, {SAMPLES} in a row: no wait open: {summary(idle)}")
     print(f"{OPEN_WAITS} waits open: {summary(latencies)} (web server threads: {threads})")
-    assert p95(latencies) < 0.1
+    # Were the waits holding the threads sync views run on, these GETs would queue behind them
+    # for the waits' 30 s. The bounds leave room for a busy 2-core machine (p95 is ~25 ms on a
+    # quiet one, bench/trigger_latency.py); the figures are in docs/performance.md.
+    assert statistics.median(latencies) < 0.1
+    assert p95(latencies) < 0.5
     await until_open_waits(0, timeout=30)
     await temporal_settings.get_workflow_handle(f"crisis-workflow-{crisis_id}").terminate()
