@@ -48,6 +48,9 @@ class AuraASGIHandler(ASGIHandler):
         self._sync = _SyncChain()
         threads = settings.DATABASE_POOL_SIZE or DEFAULT_REQUEST_THREADS
         self._threads = ThreadPoolExecutor(threads, thread_name_prefix="aura-request")
+        self._respond_in_thread = sync_to_async(
+            self._respond, thread_sensitive=False, executor=self._threads
+        )
 
     async def __call__(self, scope: dict[str, Any], receive, send) -> None:
         if scope["type"] == "http" and _has_sync_view(_path_info(scope)):
@@ -66,9 +69,8 @@ class AuraASGIHandler(ASGIHandler):
             body_file = await self.read_body(receive)
         except RequestAborted:
             return
-        in_thread = sync_to_async(self._respond, thread_sensitive=False, executor=self._threads)
         try:
-            response = await in_thread(scope, body_file)
+            response = await self._respond_in_thread(scope, body_file)
             await self.send_response(response, send)
             if response.streaming:  # ended once its content is sent, as Django does
                 await sync_to_async(
