@@ -2,7 +2,7 @@
 
 gunicorn manages the processes; each runs uvicorn's event loop with `aura_site.asgi`. A
 long-poll (`GET …/wait/`) then awaits Temporal on the loop instead of holding one of a few
-request threads, and sync views run in a thread per request (Django's ASGI handler).
+request threads, and sync views run on a pool of threads (aura_site/asgi_handler.py).
 """
 
 import os

@@ -1,5 +1,7 @@
 """How every start endpoint answers: 201 started, 202 waiting to start, 200 a repeat."""
 
+from functools import cache
+from types import SimpleNamespace
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
@@ -8,6 +10,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 
+from aura_site.api.rows import InstanceRenderer
 from aura_site.errors import StartRefused
 from aura_site.runs import outbox
 from aura_site.runs.idempotency import HEADER, clean_key
@@ -55,6 +58,12 @@ class StartSerializer(serializers.Serializer):
     give_up_at = serializers.DateTimeField()
 
 
+@cache
+def _start_renderer() -> InstanceRenderer:
+    """`StartSerializer` with its fields built once: every start answer shows one."""
+    return InstanceRenderer(StartSerializer, {})
+
+
 @extend_schema_field(StartSerializer(allow_null=True))
 class StartField(serializers.Field):
     """A record's start intent, from `outbox.with_start()` or else looked up (null: none)."""
@@ -73,6 +82,6 @@ class StartField(serializers.Field):
             times = {
                 name: parse_datetime(start[name]) for name in ("next_attempt_at", "give_up_at")
             }
-            return StartSerializer({**start, **times}).data
+            return _start_renderer().render(SimpleNamespace(**{**start, **times}))
         intent = outbox.intent_for(getattr(record, self.workflow_id_field))
-        return StartSerializer(intent).data if intent is not None else None
+        return _start_renderer().render(intent) if intent is not None else None

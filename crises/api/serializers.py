@@ -169,6 +169,23 @@ class CrisisListRenderer:
 
 
 @cache
+def crisis_renderer() -> InstanceRenderer:
+    """`CrisisSerializer` for one crisis, its fields built once per process, not per answer.
+
+    For a crisis read by `crisis_records()` or just created (its phases and re-runs held), so
+    rendering queries nothing; tests/perf/test_rendering.py compares it with the serializer.
+    """
+    phase_renderer = InstanceRenderer(CrisisPhaseSerializer, {})
+    return InstanceRenderer(
+        CrisisSerializer,
+        {
+            "phases": lambda crisis: [phase_renderer.render(p) for p in crisis.phases.all()],
+            "reruns": lambda crisis: [rerun.crisis_id for rerun in crisis.reruns.all()],
+        },
+    )
+
+
+@cache
 def crisis_list_renderer() -> CrisisListRenderer:
     """Built on first use: the serializers' fields need the app registry."""
     return CrisisListRenderer()

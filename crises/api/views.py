@@ -6,6 +6,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.serializer_helpers import ReturnDict
 
 from audit.services import user_actor
 from aura_site.api.asyncviews import AsyncAPIView
@@ -19,6 +20,7 @@ from crises.api.serializers import (
     CrisisSerializer,
     CrisisTriggerSerializer,
     crisis_list_renderer,
+    crisis_renderer,
 )
 from crises.models import Crisis
 
@@ -38,6 +40,13 @@ def crisis_rows():
 def crisis_records():
     """Return the crises as the API shows them, with what their serializer reads."""
     return crisis_rows().prefetch_related("phases", "reruns")
+
+
+def crisis_data(crisis: Crisis, serializer: CrisisSerializer) -> ReturnDict:
+    """Return `serializer.data` for a crisis whose phases and re-runs are held, rendered by
+    fields built once (crisis_renderer); the serializer rides along, as DRF's data carries
+    it, for the browsable API's forms."""
+    return ReturnDict(crisis_renderer().render(crisis), serializer=serializer)
 
 
 class CrisisViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -78,7 +87,7 @@ class CrisisViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     def _render(self, crisis: Crisis, status_code: int = 200) -> Response:
         crisis = self.get_queryset().get(pk=crisis.pk)
-        return Response(self.get_serializer(crisis).data, status=status_code)
+        return Response(crisis_data(crisis, self.get_serializer(crisis)), status=status_code)
 
     def _render_started(self, outcome: services.Trigger, status_code: int) -> Response:
         """Answer a trigger or re-run: a crisis it created is shown as written, not read back."""
@@ -86,7 +95,7 @@ class CrisisViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             return self._render(outcome.record, status_code)
         crisis = outcome.record
         crisis.start_json = outbox.start_json(outcome.intent)
-        return Response(self.get_serializer(crisis).data, status=status_code)
+        return Response(crisis_data(crisis, self.get_serializer(crisis)), status=status_code)
 
     @extend_schema(
         request=CrisisTriggerSerializer,
@@ -210,7 +219,8 @@ class CrisisWaitView(AsyncAPIView):
         # Read with everything the serializer shows (crisis_records): rendering it queries
         # nothing, so it runs here on the event loop, not in one more thread hop.
         context = {"request": request, "format": self.format_kwarg, "view": self}
-        return Response(CrisisSerializer(crisis, context=context).data, status=code)
+        serializer = CrisisSerializer(crisis, context=context)
+        return Response(crisis_data(crisis, serializer), status=code)
 
     def _crisis(self, reference: str) -> Crisis:
         crisis = services.get_crisis(reference)

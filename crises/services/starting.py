@@ -146,6 +146,16 @@ def record_crisis(
         _hold_related(crisis, phases=rows, reruns=[])
         rerun = {"rerun_of": rerun_of.crisis_id, "reason": reason} if rerun_of else {}
         scheduled = {"schedule": schedule.name} if schedule is not None else {}
+        # The start intent before the audit events: an audit insert locks the hash chain's head
+        # until the commit, so it goes last.
+        made["intent"] = outbox.enqueue(
+            subject_kind=SUBJECT_KIND,
+            subject_id=crisis_id,
+            workflow_id=crisis.workflow_id,
+            workflow=CrisisResponseWorkflow,
+            arg=crisis_request(crisis, phases),
+            task_queue=task_queue or settings.CRISIS_TASK_QUEUE,
+        )
         records.audit(
             crisis_id,
             "crisis_triggered",
@@ -166,14 +176,6 @@ def record_crisis(
                 rerun_crisis_id=crisis_id,
                 reason=reason,
             )
-        made["intent"] = outbox.enqueue(
-            subject_kind=SUBJECT_KIND,
-            subject_id=crisis_id,
-            workflow_id=crisis.workflow_id,
-            workflow=CrisisResponseWorkflow,
-            arg=crisis_request(crisis, phases),
-            task_queue=task_queue or settings.CRISIS_TASK_QUEUE,
-        )
         return crisis
 
     base_id = base_crisis_id(target)

@@ -17,8 +17,9 @@ from audit.models import AuditEvent
 from aura_site.api.rows import PreparedRows, RowRenderer
 from aura_site.runs import outbox
 from aura_site.runs.models import StartIntent
+from crises import services
 from crises.api.filters import CrisisFilter
-from crises.api.serializers import CrisisSerializer, crisis_list_renderer
+from crises.api.serializers import CrisisSerializer, crisis_list_renderer, crisis_renderer
 from crises.api.views import crisis_records, crisis_rows
 from crises.models import Crisis, CrisisPhase, CrisisSchedule
 from epochs.api import serializers as epoch_serializers
@@ -207,6 +208,26 @@ def test_crisis_list_renderer_is_the_serializers_json(crises: list[Crisis]) -> N
     assert {len(row["phases"]) for row in rendered} == {0, 2, 3}
     assert [row["reruns"] for row in rendered if row["reruns"]] == [["crisis-r-4", "crisis-r-3"]]
     assert any(row["start"] for row in rendered) and any(row["schedule"] for row in rendered)
+
+
+def test_crisis_renderer_is_the_serializers_json(crises: list[Crisis]) -> None:
+    # Annotated with the start (crisis_records) and not (the start looked up), and a crisis
+    # just recorded, its start intent in memory, as a trigger's answer shows it.
+    recorded = services.record_crisis(
+        target="target-beta", missions=services.cli_missions("target-beta", ["deploy"])
+    )
+    recorded.record.start_json = outbox.start_json(recorded.intent)
+    shown = [
+        *crisis_records(),
+        *Crisis.objects.prefetch_related("phases", "reruns"),
+        recorded.record,
+    ]
+    for shown_crisis in shown:
+        expected = as_json(CrisisSerializer(shown_crisis).data)
+        assert as_json(crisis_renderer().render(shown_crisis)) == expected
+    assert json.loads(as_json(crisis_renderer().render(recorded.record)))["start"]["state"] == (
+        "pending"
+    )
 
 
 def test_crisis_list_page_is_the_serializers_json(crises: list[Crisis]) -> None:
