@@ -4,7 +4,9 @@ A detail answer that lists a record's rows (an epoch's votes, a page's crisis ph
 of its time in the ORM compiling the same SQL on every request and in the serializer walking
 each row's attributes. `PreparedRows` compiles the `values_list` query once and runs it with
 the key; `RowRenderer` calls the serializer's own fields' `to_representation`, so the JSON is
-the serializer's (tests/perf/test_rendering.py compares the two).
+the serializer's (tests/perf/test_rendering.py compares the two). The crisis and epoch list
+pages read their page's keys with the filters and ordering of the request, then the rows of
+those keys the same way.
 """
 
 from collections.abc import Callable, Iterable, Sequence
@@ -138,40 +140,3 @@ class RowRenderer:
 
     def render_all(self, rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
         return [self.render(row) for row in rows]
-
-
-class InstanceRenderer:
-    """Render model instances as `serializer_class` does, without DRF's per-field machinery.
-
-    Fields with a plain `source` read that attribute (a select_related object for a related
-    field); fields with source `*` (method fields, `StartField`) get the instance; `special`
-    fields are computed by the caller's function of the instance.
-    """
-
-    def __init__(
-        self,
-        serializer_class: type[serializers.Serializer],
-        special: dict[str, Callable[[Any], Any]],
-    ) -> None:
-        self.serializer = serializer_class()
-        fields = self.serializer.fields
-        self._fields = []
-        for name, field in fields.items():
-            if name in special:
-                self._fields.append((name, None, special[name]))
-            elif field.source == "*":
-                self._fields.append((name, None, field.to_representation))
-            elif "." in field.source:
-                raise ValueError(f"{serializer_class.__name__}.{name} reads a path")
-            else:
-                self._fields.append((name, field.source, field.to_representation))
-
-    def render(self, instance: Any) -> dict[str, Any]:
-        data = {}
-        for name, source, represent in self._fields:
-            if source is None:
-                data[name] = represent(instance)
-            else:
-                value = getattr(instance, source)
-                data[name] = None if value is None else represent(value)
-        return data
