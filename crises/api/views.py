@@ -59,8 +59,9 @@ class CrisisViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return crisis_records()
 
     def list(self, request: Request, *args, **kwargs) -> Response:
-        """The filtered, ordered page: its keys (and count) from a query of the crisis table
-        alone, its rows from compiled-once queries (crisis_list_renderer)."""
+        """The filtered, ordered page; its phases and re-runs read in one query each."""
+        # The page's keys (and count) from a query of the crisis table alone, its rows from
+        # compiled-once queries (crisis_list_renderer). The docstring is the API's description.
         keys = self.filter_queryset(Crisis.objects.all()).values_list("pk", flat=True)
         page = self.paginate_queryset(keys)
         data = crisis_list_renderer().render(list(keys if page is None else page))

@@ -89,8 +89,9 @@ class EpochViewSet(
         return Response(serializers.epoch_detail(epoch, None), status=code)
 
     def list(self, request: Request, *args, **kwargs) -> Response:
-        """The filtered, ordered page: its keys (and count) from a query of the epoch table
-        alone, its rows from a compiled-once query (epoch_list_renderer)."""
+        """The filtered, ordered page, rendered as `EpochSerializer` does, in plain dicts."""
+        # The page's keys (and count) from a query of the epoch table alone, its rows from a
+        # compiled-once query (epoch_list_renderer). The docstring is the API's description.
         keys = self.filter_queryset(Epoch.objects.all()).values_list("pk", flat=True)
         page = self.paginate_queryset(keys)
         data = serializers.epoch_list_renderer().render(list(keys if page is None else page))
