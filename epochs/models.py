@@ -85,6 +85,10 @@ class Epoch(models.Model):
             models.Index(fields=["current_phase"]),
             models.Index(fields=["status"]),
             models.Index(fields=["domain"]),
+            # The API's list pages by newest start or latest change: without these, a page
+            # filtered by status or phase sorted every match (thousands) to return twenty.
+            models.Index(fields=["-created_at"], name="epochs_created_at"),
+            models.Index(fields=["-updated_at"], name="epochs_updated_at"),
         ]
         permissions = [
             ("advance_epoch", "Can advance an epoch's phase"),

@@ -19,13 +19,14 @@ from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import permissions, serializers
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from temporalio.api.common.v1 import Payload
 
+from aura_site.api.authentication import TokenAuthentication
 from aura_site.api.parsers import BoundedJSONParser
 from aura_site.codec import EncryptionCodec, PayloadDecryptionError, settings_codec
 

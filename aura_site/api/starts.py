@@ -74,14 +74,16 @@ class StartField(serializers.Field):
 
     def to_representation(self, record: Any) -> dict[str, Any] | None:
         if hasattr(record, "start_json"):
-            start = record.start_json
-            if start is None:
-                return None
-            # The annotation holds PostgreSQL's JSON text: read its times back, so both paths
-            # render them alike.
-            times = {
-                name: parse_datetime(start[name]) for name in ("next_attempt_at", "give_up_at")
-            }
-            return _start_renderer().render(SimpleNamespace(**{**start, **times}))
+            return start_data(record.start_json)
         intent = outbox.intent_for(getattr(record, self.workflow_id_field))
         return _start_renderer().render(intent) if intent is not None else None
+
+
+def start_data(start: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Render a `with_start` annotation (None: no intent) as `StartSerializer` does."""
+    if start is None:
+        return None
+    # The annotation holds PostgreSQL's JSON text: read its times back, so that it renders as
+    # an intent read by the ORM does.
+    times = {name: parse_datetime(start[name]) for name in ("next_attempt_at", "give_up_at")}
+    return _start_renderer().render(SimpleNamespace(**{**start, **times}))

@@ -1,5 +1,6 @@
 """The crisis record as JSON, and the trigger request."""
 
+import json
 from collections import defaultdict
 from datetime import UTC
 from functools import cache
@@ -10,10 +11,11 @@ from rest_framework import serializers
 
 from aura_site.api.fields import LabelField
 from aura_site.api.rows import InstanceRenderer, PreparedRows, RowRenderer
-from aura_site.api.starts import StartField
+from aura_site.api.starts import StartField, start_data
+from aura_site.runs import outbox
 from crises import services
 from crises.models import Crisis, CrisisPhase
-from crises.services.presentation import summary_of
+from crises.services.presentation import summary_of, workflow_ui_url
 from crises.validation import (
     MAX_FIELD_LENGTH,
     MAX_PHASES,
@@ -121,8 +123,9 @@ class CrisisSerializer(serializers.ModelSerializer):
 
 
 class CrisisListRenderer:
-    """A page of crises as `CrisisSerializer` renders it, cheaper: the phases and re-runs of
-    the whole page in one compiled-once query each (not two prefetches), and plain dicts."""
+    """A page of crises as `CrisisSerializer` renders it, cheaper: the page's rows, phases and
+    re-runs in one compiled-once query each (no ORM query built per request, no instances),
+    rendered by the serializers' own fields into plain dicts."""
 
     def __init__(self) -> None:
         self.phase_renderer = RowRenderer(
@@ -138,19 +141,40 @@ class CrisisListRenderer:
         self.rerun_rows = PreparedRows(
             Crisis, ("rerun_of_id", "crisis_id"), key="rerun_of", order_by=Crisis._meta.ordering
         )
-        self.crisis_renderer = InstanceRenderer(
+        self.crisis_renderer = RowRenderer(
             CrisisSerializer,
-            {
-                "phases": lambda crisis: crisis.page_phases,
-                "summary": lambda crisis: summary_of(crisis.page_phase_statuses),
-                "reruns": lambda crisis: crisis.page_reruns,
+            computed={
+                "phases": lambda row: row["page_phases"],
+                "summary": lambda row: summary_of(row["page_phase_statuses"]),
+                "start": lambda row: start_data(
+                    None if row["start_json"] is None else json.loads(row["start_json"])
+                ),
+                "temporal_ui_url": lambda row: workflow_ui_url(row["workflow_id"]),
+                "initiated_by_user": lambda row: row["initiated_by_user__username"],
+                "rerun_of": lambda row: row["rerun_of__crisis_id"],
+                "reruns": lambda row: row["page_reruns"],
+                "schedule": lambda row: row["schedule__name"],
             },
+            reads=(
+                "start_json",
+                "workflow_id",
+                "initiated_by_user__username",
+                "rerun_of__crisis_id",
+                "schedule__name",
+            ),
+        )
+        self.crisis_rows = PreparedRows(
+            Crisis,
+            ("id", *self.crisis_renderer.columns),
+            key="id",
+            order_by=(),
+            queryset=lambda: outbox.with_start(Crisis.objects.all()),
         )
 
-    def render(self, crises: list[Crisis]) -> list[dict[str, Any]]:
-        """Return the crises' data (they need `select_related` of their related records and
-        `outbox.with_start`, as `crisis_records()` reads them)."""
-        keys = [crisis.pk for crisis in crises]
+    def render(self, keys: list[Any]) -> list[dict[str, Any]]:
+        """Return the data of the crises with these primary keys, in their order (a crisis
+        deleted since the keys were read is left out)."""
+        rows = {row[0]: row[1:] for row in self.crisis_rows.fetch(keys)}
         phases: dict[Any, list[dict[str, Any]]] = defaultdict(list)
         statuses: dict[Any, list[str]] = defaultdict(list)
         for crisis_pk, status, *row in self.phase_rows.fetch(keys):
@@ -159,13 +183,19 @@ class CrisisListRenderer:
         reruns: dict[Any, list[str]] = defaultdict(list)
         for rerun_of, crisis_id in self.rerun_rows.fetch(keys):
             reruns[rerun_of].append(crisis_id)
-        data = []
-        for crisis in crises:
-            crisis.page_phases = phases[crisis.pk]
-            crisis.page_phase_statuses = statuses[crisis.pk]
-            crisis.page_reruns = reruns[crisis.pk]
-            data.append(self.crisis_renderer.render(crisis))
-        return data
+        render = self.crisis_renderer.render
+        return [
+            render(
+                rows[key],
+                {
+                    "page_phases": phases[key],
+                    "page_phase_statuses": statuses[key],
+                    "page_reruns": reruns[key],
+                },
+            )
+            for key in keys
+            if key in rows
+        ]
 
 
 @cache

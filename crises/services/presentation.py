@@ -44,7 +44,12 @@ def as_result(crisis: Crisis) -> dict[str, Any]:
 
 def temporal_ui_url(crisis: Crisis) -> str:
     """Return the crisis's workflow in the Temporal Web UI."""
+    return workflow_ui_url(crisis.workflow_id)
+
+
+def workflow_ui_url(workflow_id: str) -> str:
+    """Return a workflow's page in the Temporal Web UI."""
     return (
         f"{settings.TEMPORAL_UI_URL.rstrip('/')}/namespaces/"
-        f"{quote(settings.TEMPORAL_NAMESPACE)}/workflows/{quote(crisis.workflow_id)}"
+        f"{quote(settings.TEMPORAL_NAMESPACE)}/workflows/{quote(workflow_id)}"
     )

@@ -402,3 +402,22 @@ def test_permissions_named_in_the_matrix_exist(db: None) -> None:
         for app, codename in Permission.objects.values_list("content_type__app_label", "codename")
     }
     assert named <= existing
+
+
+def test_token_answers(db: None, django_assert_num_queries) -> None:
+    """The token lookup (compiled once, aura_site/api/authentication.py) answers as DRF's: the
+    user and token, or 401 with the same messages for an unknown key or an inactive user."""
+    user = user_with("token-reader", "crises.view_crisis")
+    key = Token.objects.create(user=user).key
+    client = Client()
+    with django_assert_num_queries(1):
+        unknown = client.get("/api/v1/crises/", HTTP_AUTHORIZATION="Token " + "0" * 40)
+    assert unknown.status_code == 401
+    assert unknown.json()["detail"] == "Invalid token."
+    assert unknown["WWW-Authenticate"] == "Token"
+    ok = client.get("/api/v1/crises/", HTTP_AUTHORIZATION=f"Token {key}")
+    assert ok.status_code == 200, ok.content
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    inactive = client.get("/api/v1/crises/", HTTP_AUTHORIZATION=f"Token {key}")
+    assert inactive.status_code == 401
+    assert inactive.json()["detail"] == "User inactive or deleted."
