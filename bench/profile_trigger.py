@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import load_average, scratch_database, temporal_dev_server
+from common import load_average, prepared_env, scratch_database, temporal_dev_server
 from crisis_e2e import missions
 
 
@@ -140,30 +140,11 @@ def main() -> None:
         temporal_dev_server(Path(tmpdir)) as address,
         scratch_database(f"aura_prof_trigger_{os.getpid()}") as url,
     ):
-        os.environ.update(
-            DATABASE_URL=url,
-            TEMPORAL_ADDRESS=address,
-            CRISIS_TASK_QUEUE=f"prof-crisis-{os.getpid()}",
-            AURA_LOG_LEVEL="WARNING",
-            DJANGO_DEBUG="false",
-            DJANGO_ALLOWED_HOSTS="localhost",
-            AURA_THROTTLE_WRITES="off",
-            AURA_THROTTLE_WAITS="off",
-            AURA_MAX_OPEN_WAITS="1000",
-            DJANGO_SETTINGS_MODULE="aura_site.settings",
-        )
-        from django.core.management import call_command
+        os.environ.update(prepared_env(url, address), DJANGO_SETTINGS_MODULE="aura_site.settings")
+        token = os.environ["BENCH_TOKEN"]
+        # The ASGI module first: it turns the connection pool on before the settings load.
+        from aura_site.asgi import application  # noqa: I001
         from django.db import connections
-
-        from aura_site.asgi import application
-
-        call_command("migrate", verbosity=0)
-        from django.contrib.auth.models import User
-        from rest_framework.authtoken.models import Token
-
-        user = User.objects.create_superuser("bench", "b@x.invalid", "pw")
-        token = Token.objects.create(user=user).key
-        connections.close_all()
 
         async def rounds() -> None:
             await run(application, token, 30, args.concurrency, args.wait)  # warm-up
