@@ -156,8 +156,8 @@ async def test_second_signal_stops_at_once(
     assert await worker.wait() == 1
     assert time.monotonic() - started < 10
     assert "Received SIGINT again: stopping now." in worker.log
-    # The SDK logs the cancelled activity (with its traceback); our own exit is one line.
-    assert "Completing activity as failed" in worker.log
+    # Our own exit is one line, the last. (Whether the SDK logs the cancelled activity before
+    # the process ends is a race of its own: on a loaded machine it sometimes does not.)
     assert worker.log.splitlines()[-1] == (
         "CommandError: worker stopped before in-flight activities finished"
     )
