@@ -9,6 +9,7 @@ import asyncio
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,9 @@ import dj_database_url
 import pytest
 from django.conf import settings
 from django.db import connection
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Interceptor, Worker
@@ -154,6 +158,26 @@ def run_worker() -> Callable[..., Any]:
     return running
 
 
+async def until_polled(
+    client: Client, name: str, *, workflows: bool, activities: bool, timeout: float = 10
+) -> None:
+    """Wait until the server has seen a worker poll `name` for workflow and activity tasks.
+
+    A worker's first polls reach the server a moment after it starts: a page that shows the
+    task queues (the dashboard) would otherwise find no poller yet.
+    """
+    kinds = [TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW] if workflows else []
+    kinds += [TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY] if activities else []
+    deadline = time.monotonic() + timeout
+    for kind in kinds:
+        request = DescribeTaskQueueRequest(
+            namespace=client.namespace, task_queue=TaskQueue(name=name), task_queue_type=kind
+        )
+        while not (await client.workflow_service.describe_task_queue(request)).pollers:
+            assert time.monotonic() < deadline, f"no worker polls {name} yet"
+            await asyncio.sleep(0.05)
+
+
 @pytest.fixture
 def worker_thread(temporal_env: WorkflowEnvironment, task_queue: str, settings: Any) -> Any:
     """A real worker serving every registered queue (as runworker does) on its own thread and
@@ -192,6 +216,13 @@ def worker_thread(temporal_env: WorkflowEnvironment, task_queue: str, settings: 
                         interceptors=worker_interceptors(),
                     )
                     await stack.enter_async_context(worker)
+                for queue in queues:
+                    await until_polled(
+                        own,
+                        queue.name(task_queue),
+                        workflows=bool(queue.workflows),
+                        activities=bool(queue.activities),
+                    )
                 ready.set()
                 await loop_box["stop"].wait()
 
