@@ -1,5 +1,6 @@
 """How every start endpoint answers: 201 started, 202 waiting to start, 200 a repeat."""
 
+import json
 from functools import cache
 from types import SimpleNamespace
 from typing import Any
@@ -87,3 +88,8 @@ def start_data(start: dict[str, Any] | None) -> dict[str, Any] | None:
     # an intent read by the ORM does.
     times = {name: parse_datetime(start[name]) for name in ("next_attempt_at", "give_up_at")}
     return _start_renderer().render(SimpleNamespace(**{**start, **times}))
+
+
+def start_data_from_text(start_json: str | None) -> dict[str, Any] | None:
+    """`start_data` of the annotation as a plain cursor returns it: JSON text (or NULL)."""
+    return start_data(None if start_json is None else json.loads(start_json))

@@ -1,6 +1,5 @@
 """The crisis record as JSON, and the trigger request."""
 
-import json
 from collections import defaultdict
 from datetime import UTC
 from functools import cache
@@ -11,7 +10,7 @@ from rest_framework import serializers
 
 from aura_site.api.fields import LabelField
 from aura_site.api.rows import InstanceRenderer, PreparedRows, RowRenderer
-from aura_site.api.starts import StartField, start_data
+from aura_site.api.starts import StartField, start_data_from_text
 from aura_site.runs import outbox
 from crises import services
 from crises.models import Crisis, CrisisPhase
@@ -146,9 +145,7 @@ class CrisisListRenderer:
             computed={
                 "phases": lambda row: row["page_phases"],
                 "summary": lambda row: summary_of(row["page_phase_statuses"]),
-                "start": lambda row: start_data(
-                    None if row["start_json"] is None else json.loads(row["start_json"])
-                ),
+                "start": lambda row: start_data_from_text(row["start_json"]),
                 "temporal_ui_url": lambda row: workflow_ui_url(row["workflow_id"]),
                 "initiated_by_user": lambda row: row["initiated_by_user__username"],
                 "rerun_of": lambda row: row["rerun_of__crisis_id"],

@@ -1,6 +1,5 @@
 """Epoch REST payloads: request validation (400 on malformed input) and response shapes."""
 
-import json
 from functools import cache
 from typing import Any
 
@@ -8,7 +7,7 @@ from rest_framework import serializers
 
 from aura_site.api.fields import ChoiceField, LabelField, TextField, excerpt
 from aura_site.api.rows import PreparedRows, RowRenderer
-from aura_site.api.starts import StartField, start_data
+from aura_site.api.starts import StartField, start_data_from_text
 from aura_site.runs import outbox
 from epochs.inputs import EpochSnapshot
 from epochs.interfaces import ModelId
@@ -322,9 +321,7 @@ class EpochListRenderer:
             EpochSerializer,
             computed={
                 "phase_name": lambda row: phase_name(row["current_phase"]),
-                "start": lambda row: start_data(
-                    None if row["start_json"] is None else json.loads(row["start_json"])
-                ),
+                "start": lambda row: start_data_from_text(row["start_json"]),
                 "started_by": lambda row: row["started_by__username"],
             },
             reads=("start_json", "started_by__username"),
