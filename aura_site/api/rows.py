@@ -5,9 +5,9 @@ of its time in the ORM compiling the same SQL on every request and in the serial
 each row's attributes. `PreparedRows` compiles the `values_list` query once and runs it with
 the key; `RowRenderer` calls the serializer's own fields' `to_representation`, so the JSON is
 the serializer's (tests/perf/test_rendering.py compares the two). The crisis and epoch list
-pages read their page's keys with the filters and ordering of the request, then the rows of
-those keys the same way. `InstanceRenderer` does the same for one model instance already in
-memory (a crisis as a trigger or a wait answers it).
+pages read their page's keys with the filters and ordering of the request (lists.py), then
+the rows of those keys the same way. `InstanceRenderer` does the same for one model instance
+already in memory (a crisis as a trigger or a wait answers it).
 """
 
 from collections.abc import Callable, Iterable, Sequence

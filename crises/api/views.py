@@ -10,6 +10,7 @@ from rest_framework.utils.serializer_helpers import ReturnDict
 
 from audit.services import user_actor
 from aura_site.api.asyncviews import AsyncAPIView
+from aura_site.api.lists import keyed_page
 from aura_site.api.permissions import ActionPermissions
 from aura_site.api.reasons import ReasonSerializer, RequiredReasonSerializer, reason_from
 from aura_site.api.starts import IDEMPOTENCY_PARAMETER, idempotency_key, start_status
@@ -69,12 +70,8 @@ class CrisisViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     def list(self, request: Request, *args, **kwargs) -> Response:
         """The filtered, ordered page; its phases and re-runs read in one query each."""
-        # The page's keys (and count) from a query of the crisis table alone, its rows from
-        # compiled-once queries (crisis_list_renderer). The docstring is the API's description.
-        keys = self.filter_queryset(Crisis.objects.all()).values_list("pk", flat=True)
-        page = self.paginate_queryset(keys)
-        data = crisis_list_renderer().render(list(keys if page is None else page))
-        return Response(data) if page is None else self.get_paginated_response(data)
+        # Its rows from compiled-once queries. The docstring is the API's description.
+        return keyed_page(self, Crisis, crisis_list_renderer().render)
 
     def get_object(self) -> Crisis:
         crisis = services.get_crisis(self.kwargs[self.lookup_field])

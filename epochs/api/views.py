@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from audit.api.serializers import AuditEventSerializer
 from audit.models import AuditEvent
 from audit.services import user_actor
+from aura_site.api.lists import keyed_page
 from aura_site.api.permissions import ActionPermissions
 from aura_site.api.reasons import ReasonSerializer, RequiredReasonSerializer
 from aura_site.api.starts import IDEMPOTENCY_PARAMETER, idempotency_key, start_status
@@ -90,12 +91,8 @@ class EpochViewSet(
 
     def list(self, request: Request, *args, **kwargs) -> Response:
         """The filtered, ordered page, rendered as `EpochSerializer` does, in plain dicts."""
-        # The page's keys (and count) from a query of the epoch table alone, its rows from a
-        # compiled-once query (epoch_list_renderer). The docstring is the API's description.
-        keys = self.filter_queryset(Epoch.objects.all()).values_list("pk", flat=True)
-        page = self.paginate_queryset(keys)
-        data = serializers.epoch_list_renderer().render(list(keys if page is None else page))
-        return Response(data) if page is None else self.get_paginated_response(data)
+        # Its rows from a compiled-once query. The docstring is the API's description.
+        return keyed_page(self, Epoch, serializers.epoch_list_renderer().render)
 
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
         epoch = self.get_object()
