@@ -21,14 +21,12 @@ import dj_database_url
 import pytest
 from django.conf import settings
 from django.db import connection
-from temporalio.api.enums.v1 import TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Interceptor, Worker
 
 from aura_site import devstack, temporal
+from aura_site.dashboard.queues import describe_queue
 from workers.interceptors import worker_interceptors
 from workers.sandbox import compile_workflow_modules
 
@@ -161,19 +159,16 @@ def run_worker() -> Callable[..., Any]:
 async def until_polled(
     client: Client, name: str, *, workflows: bool, activities: bool, timeout: float = 10
 ) -> None:
-    """Wait until the server has seen a worker poll `name` for workflow and activity tasks.
+    """Wait until the server lists a worker polling `name` for workflow and activity tasks.
 
-    A worker's first polls reach the server a moment after it starts: a page that shows the
-    task queues (the dashboard) would otherwise find no poller yet.
+    A worker's first polls reach the server a moment after it starts: the dashboard, which
+    asks the same way, would otherwise find no poller yet.
     """
-    kinds = [TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW] if workflows else []
-    kinds += [TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY] if activities else []
+    kinds = ["workflow"] if workflows else []
+    kinds += ["activity"] if activities else []
     deadline = time.monotonic() + timeout
     for kind in kinds:
-        request = DescribeTaskQueueRequest(
-            namespace=client.namespace, task_queue=TaskQueue(name=name), task_queue_type=kind
-        )
-        while not (await client.workflow_service.describe_task_queue(request)).pollers:
+        while not (await describe_queue(client, name, kind)).pollers:
             assert time.monotonic() < deadline, f"no worker polls {name} yet"
             await asyncio.sleep(0.05)
 

@@ -42,7 +42,8 @@ def queue_names() -> list[str]:
     return [settings.TEMPORAL_TASK_QUEUE, settings.CRISIS_TASK_QUEUE]
 
 
-async def _describe(client: Client, name: str, kind: str) -> QueueState:
+async def describe_queue(client: Client, name: str, kind: str) -> QueueState:
+    """Return one side (`workflow` or `activity`) of the task queue `name`."""
     response = await client.workflow_service.describe_task_queue(
         DescribeTaskQueueRequest(
             namespace=client.namespace,
@@ -71,7 +72,7 @@ async def describe_queues(names: list[str]) -> list[QueueState]:
 
     async def describe_all() -> list[QueueState]:
         client = await get_client()  # once: concurrent first calls would each connect
-        calls = [_describe(client, name, kind) for name in names for kind in _KINDS]
+        calls = [describe_queue(client, name, kind) for name in names for kind in _KINDS]
         return list(await asyncio.gather(*calls))
 
     try:
