@@ -344,7 +344,8 @@ async def django_path(
     env: dict, clients: int, phases: int, tmp: Path, ids: list[str]
 ) -> AsyncIterator[tuple[OneCrisis, dict[str, int]]]:
     """Yield a function that runs one crisis through the web server (as `manage.py up` runs
-    it) + runworker (appending its workflow id to `ids`), and their pids."""
+    it) + runworker (appending its workflow id to `ids`), and their pids. The function takes
+    the crisis's number and, optionally, another phase count than `phases`."""
     http_port = free_port()
     procs = []
     with open(tmp / "gunicorn.log", "wb") as glog, open(tmp / "worker.log", "wb") as wlog:
@@ -378,7 +379,7 @@ async def django_path(
             limits=httpx.Limits(max_connections=clients * 2),
         ) as http:
 
-            async def one(i: int) -> float:
+            async def one(i: int, phases: int = phases) -> float:
                 body = {"target": "target-alpha", "missions": missions("target-alpha", phases)}
                 t0 = time.perf_counter()
                 created = await http.post("crises/", json=body)

@@ -1,6 +1,6 @@
 """Benchmark: how a crisis's cost grows with its phases (issue 14, item 3).
 
-    .venv/bin/python bench/phase_scaling.py [--crises 4]
+    .venv/bin/python bench/phase_scaling.py [--rounds 3]
 
 Crises of 1, 10 and 100 phases, one at a time, through the REST API (POST, then GET .../wait/
 until it ended) with `manage.py runworker` and the web server `manage.py up` runs, on a
@@ -8,6 +8,12 @@ Temporal dev server and a scratch database started here. The cost per phase at N
 the marginal one, (time(N) - time(1)) / (N - 1): the fixed cost of a crisis is left out, so a
 per-phase cost that grows with the phase count (a quadratic history walk, a list rewritten per
 phase) shows. Target: the cost per phase at 100 within 1.2x of that at 10.
+
+The phase counts take turns, round by round, in the same processes, so a load that drifts
+(this machine is shared) weighs on each alike. The marginal cost at 10 phases rests on two
+short crises, so a few milliseconds of noise in either moves it by percent: the short crises
+run more often (CRISES_PER_ROUND) than the long one, whose marginal cost is spread over 99
+phases.
 """
 
 import argparse
@@ -21,23 +27,30 @@ from common import load_average, prepared_env, record, scratch_database, tempora
 from crisis_e2e import django_path
 
 PHASES = (1, 10, 100)
+# Crises of each phase count per round: about a second of crises per count.
+CRISES_PER_ROUND = {1: 8, 10: 4, 100: 1}
 
 
-async def crisis_seconds(env: dict, tmp: Path, phases: int, crises: int) -> float:
-    """Return the median seconds of a `phases`-phase crisis, trigger to end."""
-    async with django_path(env, 1, phases, tmp, ids=[]) as (one, _):
-        await one(0)  # warm-up
-        found = []
-        for i in range(crises):
-            started = time.perf_counter()
-            await one(i)
-            found.append(time.perf_counter() - started)
-    return statistics.median(found)
+async def crisis_seconds(env: dict, tmp: Path, rounds: int) -> dict[int, float]:
+    """Return the median seconds of a crisis, trigger to end, by phase count."""
+    found: dict[int, list[float]] = {phases: [] for phases in PHASES}
+    async with django_path(env, 1, PHASES[0], tmp, ids=[]) as (one, _):
+        for phases in PHASES:
+            await one(0, phases)  # warm-up
+        number = 0
+        for _ in range(rounds):
+            for phases in PHASES:
+                for _ in range(CRISES_PER_ROUND[phases]):
+                    number += 1
+                    started = time.perf_counter()
+                    await one(number, phases)
+                    found[phases].append(time.perf_counter() - started)
+    return {phases: statistics.median(times) for phases, times in found.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--crises", type=int, default=4, help="crises per phase count")
+    parser.add_argument("--rounds", type=int, default=3, help="turns of every phase count")
     args = parser.parse_args()
     load = load_average()
     with (
@@ -46,10 +59,7 @@ def main() -> None:
         scratch_database("aura_bench_phases") as url,
     ):
         env = prepared_env(url, address)
-        seconds = {
-            phases: asyncio.run(crisis_seconds(env, Path(tmpdir), phases, args.crises))
-            for phases in PHASES
-        }
+        seconds = asyncio.run(crisis_seconds(env, Path(tmpdir), args.rounds))
     per_phase = {n: (seconds[n] - seconds[1]) / (n - 1) for n in PHASES[1:]}
     ratio = per_phase[100] / per_phase[10]
     record(
