@@ -1,6 +1,9 @@
 """REST for crises: trigger, list, read, cancel and long-poll, all through crises.services."""
 
+import functools
+
 from asgiref.sync import sync_to_async
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -32,8 +35,15 @@ class WaitQuery(serializers.Serializer):
     )
 
 
-def crisis_records():
+def crisis_records() -> QuerySet[Crisis]:
     """Return the crises as the API shows them, with what their serializer reads."""
+    return _crisis_records().all()
+
+
+@functools.cache
+def _crisis_records() -> QuerySet[Crisis]:
+    """Built once per process: resolving the start annotation took ~0.3 ms per request (more
+    on a busy event loop, where the long-poll builds it); a copy costs ~6 µs."""
     crises = Crisis.objects.select_related("initiated_by_user", "rerun_of", "schedule")
     return outbox.with_start(crises).prefetch_related("phases", "reruns")
 

@@ -1,5 +1,8 @@
 """REST endpoints of epochs: start, list, detail, and the protocol's moves as actions."""
 
+import functools
+
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
@@ -18,6 +21,17 @@ from epochs import services
 from epochs.api import serializers
 from epochs.api.filters import EpochFilter
 from epochs.models import Epoch
+
+
+def epoch_records() -> QuerySet[Epoch]:
+    """Return the epochs as the API reads them, with their start intents."""
+    return _epoch_records().all()
+
+
+@functools.cache
+def _epoch_records() -> QuerySet[Epoch]:
+    """Built once per process, as crises' are (crises.api.views._crisis_records)."""
+    return outbox.with_start(Epoch.objects.select_related("started_by"), "epoch_id")
 
 
 class EpochViewSet(
@@ -51,8 +65,8 @@ class EpochViewSet(
     search_fields = ["epoch_id", "request_description"]
     ordering_fields = ["created_at", "updated_at", "current_phase", "status"]
 
-    def get_queryset(self):
-        return outbox.with_start(Epoch.objects.select_related("started_by"), "epoch_id")
+    def get_queryset(self) -> QuerySet[Epoch]:
+        return epoch_records()
 
     def get_serializer_class(self):
         return {
