@@ -68,8 +68,9 @@ from epochs.protocol import PhaseId, ReviewAxis, VoteType  # noqa: E402
 from epochs.search_attributes import DEFINITIONS  # noqa: E402
 from epochs.state_machine import EpochState, EpochStateMachine, TransitionRecord  # noqa: E402
 from epochs.workflows import EpochWorkflow, ReviewPhaseWorkflow, SliceWorkflow  # noqa: E402
+from workers.conf import WorkerConfig  # noqa: E402
 from workers.interceptors import DatabaseConnectionInterceptor  # noqa: E402
-from workers.sandbox import compile_workflow_modules  # noqa: E402
+from workers.worker import workflow_runner  # noqa: E402
 
 AXES = [axis.value for axis in ReviewAxis]
 # (kind, value): the same sequence for ours and the baseline.
@@ -120,8 +121,8 @@ async def record_request_no_rows(data: RecordRequestInput) -> list:
     return await record_request(dataclasses.replace(data, transition=None, vote=None))
 
 
-# Unsandboxed (it lives in __main__, which the sandbox cannot re-import): this makes the
-# baseline a little faster than a sandboxed one, so the ratio errs against us.
+# Unsandboxed (it lives in __main__, which the sandbox cannot re-import), as runworker runs
+# our workflows by default.
 @workflow.defn(name="RawEpochWorkflow", sandboxed=False)
 class RawEpochWorkflow:
     """The origin's EpochWorkflow loop; `step` is an update that waits for its item."""
@@ -257,7 +258,8 @@ async def main(epochs: int, load: list[float], address: str) -> None:
     api = APIClient()
     api.force_authenticate(user)
     try:
-        compile_workflow_modules([EpochWorkflow, SliceWorkflow, ReviewPhaseWorkflow])
+        # Our workflows run as runworker runs them by default; the baseline's is unsandboxed too.
+        runner = workflow_runner(WorkerConfig())
         with ThreadPoolExecutor(max_workers=20) as executor:
             ours_worker = Worker(
                 client,
@@ -266,6 +268,7 @@ async def main(epochs: int, load: list[float], address: str) -> None:
                 activities=[*ACTIVITIES, record_audit_event],
                 activity_executor=executor,
                 interceptors=[DatabaseConnectionInterceptor()],
+                workflow_runner=runner,
             )
             raw_worker = Worker(
                 client,
@@ -283,6 +286,7 @@ async def main(epochs: int, load: list[float], address: str) -> None:
                     *NO_OP_RECORDS,
                     record_audit_event,
                 ],
+                workflow_runner=runner,
             )
             async with ours_worker, raw_worker, bare_worker:
                 ours, raw_updates, raw_signals, bare = [], [], [], []

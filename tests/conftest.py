@@ -129,7 +129,11 @@ def task_queue() -> str:
 
 @pytest.fixture
 def run_worker() -> Callable[..., Any]:
-    """Return a context manager running a real worker as runworker builds it."""
+    """Return a context manager running a real worker as `runworker --sandbox` builds it.
+
+    The tests' workers run workflows in the SDK's sandbox, which runworker leaves out by
+    default: a non-deterministic call in a workflow fails here.
+    """
 
     @asynccontextmanager
     async def running(
@@ -175,8 +179,9 @@ async def until_polled(
 
 @pytest.fixture
 def worker_thread(temporal_env: WorkflowEnvironment, task_queue: str, settings: Any) -> Any:
-    """A real worker serving every registered queue (as runworker does) on its own thread and
-    event loop, for sync tests (browser, live server, fuzzing). Yields the Aura task queue.
+    """A real worker serving every registered queue (as `runworker --sandbox` does) on its own
+    thread and event loop, for sync tests (browser, live server, fuzzing). Yields the Aura task
+    queue.
 
     The app's views reach Temporal through the settings, as in production.
     """

@@ -60,6 +60,7 @@ class WorkerConfig:
     connect_attempts: int = 5
     verbose: bool = False
     reconcile: bool = True
+    sandbox: bool = False
     metrics_bind: Bind | None = None
     health_bind: Bind | None = None
     sources: dict[str, str] = field(default_factory=dict, compare=False)
@@ -126,6 +127,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="do not start pending workflow starts from this process (another worker does)",
     )
     parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="run workflows in the Temporal SDK's sandbox, which checks the calls they make for "
+        "non-determinism as they run (about half as much worker CPU again; default: off)",
+    )
+    parser.add_argument(
         "--metrics-bind",
         metavar="HOST:PORT",
         type=bind_address,
@@ -163,6 +170,7 @@ def resolve(options: Mapping[str, object], environ: Mapping[str, str]) -> Worker
         connect_attempts=int(options.get("connect_attempts") or 5),
         verbose=bool(options.get("verbose")),
         reconcile=not options.get("no_reconciler"),
+        sandbox=bool(options.get("sandbox")),
         metrics_bind=options.get("metrics_bind"),
         health_bind=options.get("health_bind"),
         sources=sources,

@@ -21,3 +21,8 @@ class SleepyWorkflow:
         return await workflow.execute_activity(
             nap, seconds, start_to_close_timeout=timedelta(seconds=60)
         )
+
+    @workflow.query
+    def sandboxed(self) -> bool:
+        """Whether the worker runs this workflow in the SDK's sandbox."""
+        return workflow.unsafe.in_sandbox()

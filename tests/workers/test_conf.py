@@ -115,3 +115,8 @@ def test_help_documents_flags_environment_and_precedence() -> None:
 def test_the_reconciler_runs_unless_turned_off() -> None:
     assert parse_args([], {}).reconcile is True
     assert parse_args(["--no-reconciler"], {}).reconcile is False
+
+
+def test_the_sandbox_is_asked_for() -> None:
+    assert parse_args([], {}).sandbox is False
+    assert parse_args(["--sandbox"], {}).sandbox is True

@@ -112,6 +112,22 @@ async def test_startup_log_lines_match_the_seed(
     )
 
 
+@pytest.mark.parametrize(("args", "sandboxed"), [((), False), (("--sandbox",), True)])
+async def test_workflows_run_in_the_sandbox_only_when_asked(
+    temporal_env: WorkflowEnvironment, worker_process, args: tuple[str, ...], sandboxed: bool
+) -> None:
+    client, queue = temporal_env.client, f"sleepy-{uuid.uuid4()}"
+    worker = worker_process(
+        queue, "--server-address", server_address(client), "--only", queue, *args
+    )
+    await worker.wait_for_log(f"task_queue='{queue}'")
+    handle = await client.start_workflow(
+        SleepyWorkflow.run, 0.0, id=f"sleepy-{uuid.uuid4()}", task_queue=queue
+    )
+    assert await handle.result() == "rested"
+    assert await handle.query(SleepyWorkflow.sandboxed) is sandboxed
+
+
 async def test_first_signal_drains_in_flight_activities(
     temporal_env: WorkflowEnvironment, worker_process
 ) -> None:
