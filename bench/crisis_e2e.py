@@ -235,7 +235,8 @@ async def direct_path(
     """Yield a function that runs one crisis of `workflow` as a temporalio client does (start
     it, await its result; appending its workflow id to `ids`), and the processes to meter."""
     queue = f"bench-{name}-{uuid.uuid4()}"
-    compile_workflow_modules([workflow])  # as runworker does
+    # The SDK's default runner, the sandbox, re-imports the module per run: its bytecode once.
+    compile_workflow_modules([workflow])
     async with Worker(
         client,
         task_queue=queue,
