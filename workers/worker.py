@@ -134,6 +134,7 @@ async def serve_queues(
         max_workers=config.max_concurrent_activities * len(queues),
         thread_name_prefix="activity",
     )
+    runner = workflow_runner(config)
     workers = []
     for name, registration in queues.items():
         workers.append(
@@ -146,7 +147,7 @@ async def serve_queues(
                 max_concurrent_activities=config.max_concurrent_activities,
                 interceptors=worker_interceptors(),
                 graceful_shutdown_timeout=timedelta(seconds=config.drain_timeout),
-                workflow_runner=workflow_runner(config),
+                workflow_runner=runner,
             )
         )
         for hook in registration.on_start:
