@@ -192,7 +192,6 @@ class LiaraTemporalAgency:
             initiated_by=initiated_by or "",
             actor=f"agency:{initiated_by}" if initiated_by else "agency",
             task_queue=self.task_queue,
-            id_taken=services.temporal_knows(client),
         )
         crisis = trigger.record
         logger.info(

@@ -38,11 +38,6 @@ def is_not_found(exc: RPCError) -> bool:
     return exc.status == RPCStatusCode.NOT_FOUND
 
 
-async def workflow_known(workflow_id: str, client: Client | None = None) -> bool:
-    """Return whether Temporal has (or had, within retention) a workflow with this id."""
-    return await execution_status(workflow_id, client) is not None
-
-
 async def cancel_execution(workflow_id: str, reason: str) -> bool:
     """Request cancellation; return False when Temporal does not know the workflow."""
     client = await get_client()

@@ -24,7 +24,6 @@ from crises.services.starting import (
     close_unstarted,
     crisis_request,
     record_crisis,
-    temporal_knows,
     trigger_crisis,
 )
 
@@ -47,7 +46,6 @@ __all__ = [
     "rerun_crisis",
     "reserved_crisis_id",
     "summary",
-    "temporal_knows",
     "temporal_ui_url",
     "terminate_crisis",
     "trigger_crisis",

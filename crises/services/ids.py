@@ -6,7 +6,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -14,7 +14,6 @@ from typing import Any
 from django.utils import timezone
 
 from crises.models import Crisis
-from crises.workflows import workflow_id_for
 
 
 def id_safe(target: str) -> str:
@@ -42,41 +41,31 @@ def _candidates(base_id: str) -> Iterator[str]:
         yield f"{base_id}-{n}"
 
 
-def _pick(base_id: str, taken: Callable[[str], bool] | None, spread: int) -> list[str]:
-    """Reserve a free id; return the ids reserved, the free one last."""
+def _pick(base_id: str, spread: int) -> str:
+    """Reserve a free id and return it."""
     recorded = set(
         Crisis.objects.filter(crisis_id__startswith=base_id).values_list("crisis_id", flat=True)
     )
-    held: list[str] = []
-    try:
-        while True:
-            with _reserving:
-                unavailable = recorded | _reserved | _recorded.keys()
-                free = (c for c in _candidates(base_id) if c not in unavailable)
-                choices = list(itertools.islice(free, spread))
-                if not choices:
-                    raise AssertionError(f"no free crisis id for {base_id}")
-                held.append(random.choice(choices))
-                _reserved.add(held[-1])
-            # One Temporal knows stays held: the next look skips it.
-            if taken is None or not taken(workflow_id_for(held[-1])):
-                return held
-    except BaseException:
-        _release(held)
-        raise
-
-
-def _release(held: list[str]) -> None:
     with _reserving:
-        _reserved.difference_update(held)
+        unavailable = recorded | _reserved | _recorded.keys()
+        free = (c for c in _candidates(base_id) if c not in unavailable)
+        choices = list(itertools.islice(free, spread))
+        if not choices:
+            raise AssertionError(f"no free crisis id for {base_id}")
+        crisis_id = random.choice(choices)
+        _reserved.add(crisis_id)
+    return crisis_id
+
+
+def _release(crisis_id: str) -> None:
+    with _reserving:
+        _reserved.discard(crisis_id)
 
 
 @contextmanager
-def reserved_crisis_id(
-    base_id: str, *, taken: Callable[[str], bool] | None = None, spread: int = 1
-) -> Iterator[str]:
-    """Yield the first of `base_id`, `base_id-2`, `-3`, … that no record (nor `taken`) has and
-    no other trigger of this process holds; hold it while the block records it.
+def reserved_crisis_id(base_id: str, *, spread: int = 1) -> Iterator[str]:
+    """Yield the first of `base_id`, `base_id-2`, `-3`, … that no record has and no other
+    trigger of this process holds; hold it while the block records it.
 
     Triggers of one target within one second share `base_id`: without the hold, n at once
     all pick the same id, one wins the unique index and the rest look again (n² tries). An id
@@ -85,28 +74,29 @@ def reserved_crisis_id(
     may still pick the same id: the unique index decides, and the loser looks again with a
     larger `spread`: it then takes one of the first `spread` free ids at random, so two
     processes' triggers stop taking the same ones in step.
-    `taken` asks Temporal about a workflow id: it keeps closed workflows the records may no
-    longer have (e.g. after a database restore). Called outside any transaction.
+    Temporal is not asked (that cost an RPC per trigger): the id carries the current second,
+    so only a clock set back can pick the id of a workflow the records lost (say, after a
+    database restore). Temporal then refuses the start, and the crisis fails saying so.
     """
-    held = _pick(base_id, taken, spread)
+    crisis_id = _pick(base_id, spread)
     try:
-        yield held[-1]
+        yield crisis_id
     except BaseException:
-        _release(held)
+        _release(crisis_id)
         raise
     now = time.monotonic()
     with _reserving:
-        _reserved.difference_update(held)
-        _recorded[held[-1]] = now
+        _reserved.discard(crisis_id)
+        _recorded[crisis_id] = now
         while next(iter(_recorded.values())) < now - RECORDED_MEMORY_SECONDS:
             _recorded.popitem(last=False)
 
 
-def free_crisis_id(base_id: str, *, taken: Callable[[str], bool] | None = None) -> str:
-    """Return the first of `base_id`, `base_id-2`, `-3`, … that no record (nor `taken`) has."""
-    held = _pick(base_id, taken, 1)
-    _release(held)
-    return held[-1]
+def free_crisis_id(base_id: str) -> str:
+    """Return the first of `base_id`, `base_id-2`, `-3`, … that no record has."""
+    crisis_id = _pick(base_id, 1)
+    _release(crisis_id)
+    return crisis_id
 
 
 def cli_missions(target: str, actions: Sequence[str]) -> list[dict[str, Any]]:

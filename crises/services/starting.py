@@ -4,18 +4,15 @@ The workflow starts right after the commit (the fast path); when Temporal cannot
 crisis stays `initiated`, waiting to start, and a reconciler starts it later.
 """
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from temporalio.client import Client
-from temporalio.service import RPCError
 
-from aura_site.runs import executions, outbox
+from aura_site.runs import outbox
 from aura_site.runs.idempotency import create_once, fingerprint
 from aura_site.runs.models import StartIntent
-from aura_site.temporal import TemporalUnavailable, run_sync
 from crises import records
 from crises.exceptions import InvalidCrisisRequest
 from crises.inputs import CrisisRequest, MissionPhase
@@ -56,22 +53,6 @@ def crisis_request(
     )
 
 
-def temporal_knows(client: Client | None = None) -> Callable[[str], bool]:
-    """Return a check whether Temporal already has a workflow with a given id.
-
-    An unreachable Temporal knows nothing: the start intent waits, and a clash found then
-    fails the start with a clear error.
-    """
-
-    def knows(workflow_id: str) -> bool:
-        try:
-            return run_sync(executions.workflow_known(workflow_id, client))
-        except (TemporalUnavailable, RPCError, RuntimeError):
-            return False
-
-    return knows
-
-
 def _hold_related(crisis: Crisis, **related: list) -> None:
     """Keep the related rows just written on the new record, as a prefetch would.
 
@@ -105,7 +86,6 @@ def record_crisis(
     actor: str = "",
     idempotency_key: str | None = None,
     task_queue: str | None = None,
-    id_taken: Callable[[str], bool] | None = None,
     rerun_of: Crisis | None = None,
     reason: str = "",
     schedule: CrisisSchedule | None = None,
@@ -113,8 +93,6 @@ def record_crisis(
     """Validate and record a crisis (status `initiated`) with its start intent; start nothing.
 
     Args:
-        id_taken: tells whether a workflow id is taken outside the records
-            (`temporal_knows()`); by default only the records count.
         rerun_of: the crisis this one re-runs; both get an audit event with `reason`.
         schedule: the crisis schedule whose firing this is.
 
@@ -182,9 +160,7 @@ def record_crisis(
     for clashes in range(_ID_TRIES):
         try:
             with (
-                reserved_crisis_id(
-                    base_id, taken=id_taken, spread=min(2**clashes, 64)
-                ) as crisis_id,
+                reserved_crisis_id(base_id, spread=min(2**clashes, 64)) as crisis_id,
                 transaction.atomic(),
             ):
                 crisis, created = create_once(
@@ -207,7 +183,7 @@ def trigger_crisis(**request: Any) -> Trigger:
     Takes `record_crisis`'s arguments. A repeat with the same `idempotency_key` returns the
     first crisis and starts nothing. A start Temporal cannot take now stays pending.
     """
-    trigger = record_crisis(id_taken=temporal_knows(), **request)
+    trigger = record_crisis(**request)
     if not trigger.created or trigger.intent is None:
         return trigger
     start = outbox.start_after_commit(trigger.intent)

@@ -67,7 +67,6 @@ async def start_crisis(
         missions=missions,
         initiated_by=initiated_by,
         task_queue=settings.CRISIS_TASK_QUEUE,
-        id_taken=services.temporal_knows(client),
     )
     assert trigger.intent is not None
     start = await outbox.start_async(trigger.intent, client, result_type=CrisisResult)

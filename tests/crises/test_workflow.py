@@ -302,25 +302,6 @@ async def test_activities_retried_after_a_crash_record_once(
     ]
 
 
-async def test_ids_temporal_still_knows_are_skipped(
-    temporal_settings, crisis_worker, task_queue, monkeypatch
-) -> None:
-    # A workflow from records that are gone (e.g. a restored database) keeps its id taken.
-    monkeypatch.setattr(services.starting, "base_crisis_id", lambda target: "crisis-target-old-17")
-    old = await temporal_settings.start_workflow(
-        CrisisResponseWorkflow.run,
-        CrisisRequest(target_member="target-old", missions=[]),
-        id="crisis-workflow-crisis-target-old-17",
-        task_queue=task_queue,
-    )
-    await old.terminate()
-    missions = services.cli_missions("target-old", ["recon"])
-    async with crisis_worker(temporal_settings):
-        crisis, handle = await start_crisis(temporal_settings, "target-old", missions)
-        assert (await handle.result()).success
-    assert crisis.crisis_id == "crisis-target-old-17-2"
-
-
 async def test_a_misconfigured_dispatcher_fails_the_phase_without_naming_settings(
     skipping_client, crisis_worker, crisis_settings, caplog
 ) -> None:

@@ -211,6 +211,36 @@ async def test_an_epoch_id_another_workflow_has_is_refused_and_recorded_failed(
 
 
 @pytest.mark.django_db(transaction=True)
+async def test_a_crisis_id_a_lost_record_left_in_temporal_is_refused_and_recorded_failed(
+    temporal_settings: Client, task_queue: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Records restored from a backup, and a clock set back into a second whose crisis the
+    # backup lost: the trigger picks that crisis's id, which Temporal still has (closed).
+    monkeypatch.setattr(
+        crisis_services.starting, "base_crisis_id", lambda target: "crisis-target-lost-17"
+    )
+    lost = await temporal_settings.start_workflow(
+        "SomeoneElsesWorkflow", id="crisis-workflow-crisis-target-lost-17", task_queue=task_queue
+    )
+    await lost.terminate()
+    api = await sync_to_async(superuser_client)()
+    answer = await sync_to_async(api.post)(
+        "/api/v1/crises/", {"target": "target-lost", "missions": [MISSION]}, format="json"
+    )
+    assert answer.status_code == 409
+    assert answer.json()["type"].endswith("/start-refused")
+    assert (
+        "another workflow with id 'crisis-workflow-crisis-target-lost-17' already exists"
+        in answer.json()["detail"]
+    )
+    crisis = await Crisis.objects.aget(crisis_id="crisis-target-lost-17")
+    assert crisis.status == CrisisStatus.FAILED
+    assert "already exists" in crisis.error
+    # The lost crisis's workflow is left as it was: its history is all that remains of it.
+    assert (await lost.describe()).run_id == lost.result_run_id
+
+
+@pytest.mark.django_db(transaction=True)
 async def test_two_runworker_processes_start_fifty_pending_intents_once_each(
     temporal_settings: Client, crisis_settings: Any, tmp_path: Path
 ) -> None:
