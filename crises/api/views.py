@@ -1,12 +1,15 @@
 """REST for crises: trigger, list, read, cancel and long-poll, all through crises.services."""
 
 import functools
+import uuid
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.serializer_helpers import ReturnDict
@@ -46,6 +49,18 @@ def _crisis_records() -> QuerySet[Crisis]:
     on a busy event loop, where the long-poll builds it); a copy costs ~6 µs."""
     crises = Crisis.objects.select_related("initiated_by_user", "rerun_of", "schedule")
     return outbox.with_start(crises).prefetch_related("phases", "reruns")
+
+
+def shown_crisis(pk: uuid.UUID) -> tuple[dict[str, Any], str]:
+    """Return the crisis as `CrisisSerializer` shows it, and its status, from the list's
+    compiled-once queries: the wait's answer builds no ORM query per request.
+
+    Raises:
+        NotFound: the crisis is gone (deleted while it was waited for).
+    """
+    for data in crisis_list_renderer().render([pk]):
+        return data, data["status"]
+    raise NotFound()
 
 
 def crisis_data(crisis: Crisis, serializer: CrisisSerializer) -> ReturnDict:
@@ -212,18 +227,13 @@ class CrisisWaitView(AsyncAPIView):
         query = WaitQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         crisis = await sync_to_async(self._crisis)(crisis_id)
-        crisis, done = await services.await_crisis(
+        data, done = await services.await_crisis(
             crisis,
             timeout=query.validated_data["timeout"],
             user=request.user,
-            crises=crisis_records(),
+            read=shown_crisis,
         )
-        code = status.HTTP_200_OK if done else status.HTTP_202_ACCEPTED
-        # Read with everything the serializer shows (crisis_records): rendering it queries
-        # nothing, so it runs here on the event loop, not in one more thread hop.
-        context = {"request": request, "format": self.format_kwarg, "view": self}
-        serializer = CrisisSerializer(crisis, context=context)
-        return Response(crisis_data(crisis, serializer), status=code)
+        return Response(data, status=status.HTTP_200_OK if done else status.HTTP_202_ACCEPTED)
 
     def _crisis(self, reference: str) -> Crisis:
         crisis = services.get_crisis(reference)

@@ -1,11 +1,13 @@
 """Asking Temporal about a crisis: look it up, cancel it, refresh it, wait for it."""
 
 import logging
+import uuid
+from collections.abc import Callable
+from typing import TypeVar
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 from temporalio.service import RPCError
 
@@ -16,6 +18,8 @@ from crises.exceptions import CrisisNotActive, CrisisNotFound
 from crises.models import Crisis
 
 logger = logging.getLogger(__name__)
+
+R = TypeVar("R")
 
 MAX_WAIT_SECONDS = 60
 CANCELLED_UNSTARTED = "cancelled before it started"
@@ -97,14 +101,17 @@ def _closed_if_unrecorded(crisis: Crisis) -> Crisis | None:
     return records.fail_unfinished(crisis, reason, actor="")
 
 
-def settled_crisis(pk: int, crises: QuerySet[Crisis] | None = None) -> Crisis:
-    """Return the crisis `pk` read from `crises` (all crises by default), as `refresh_crisis`
-    settles it: one read when it ended or still runs, so an answer can show it as read."""
-    crises = crises if crises is not None else Crisis.objects.all()
-    crisis = crises.get(pk=pk)
-    if _closed_if_unrecorded(crisis) is None:
-        return crisis
-    return crises.get(pk=pk)
+def settled(crisis: Crisis, read: Callable[[uuid.UUID], tuple[R, str]]) -> tuple[R, bool]:
+    """Return what `read` makes of the crisis after a wait, and whether it ended.
+
+    `read(pk)` returns the crisis as the caller shows it and its status. It is called once
+    when the crisis ended or still runs, again only after closing a record whose workflow
+    ended without saying so (as `refresh_crisis` does).
+    """
+    shown, crisis.status = read(crisis.pk)
+    if _closed_if_unrecorded(crisis) is not None:
+        shown, crisis.status = read(crisis.pk)
+    return shown, not crisis.is_active
 
 
 def wait_for_crisis(crisis: Crisis, *, timeout: float) -> tuple[Crisis, bool]:
@@ -121,14 +128,13 @@ async def await_crisis(
     *,
     timeout: float,
     user: AbstractBaseUser,
-    crises: QuerySet[Crisis] | None = None,
-) -> tuple[Crisis, bool]:
+    read: Callable[[uuid.UUID], tuple[R, str]],
+) -> tuple[R, bool]:
     """Wait as `wait_for_crisis` does, on the caller's event loop, in one of `user`'s slots.
 
     The long-poll of the API: no thread waits, and a user has at most AURA_MAX_OPEN_WAITS open.
     `crisis` is the record as the caller has just read it (it is not read again before the
-    wait); the crisis returned is read once from `crises` after it, as `settled_crisis` does,
-    so a caller passing the queryset it shows records with need not read it back.
+    wait); after it, `read` gives the answer, as `settled` says.
 
     Raises:
         TooManyOpenWaits: when the user has that many waits open already.
@@ -136,8 +142,7 @@ async def await_crisis(
     if crisis.is_active and timeout > 0:
         async with waits.holding_slot(user, workflow_id=crisis.workflow_id, timeout=timeout):
             await _wait_closed(crisis, timeout)
-    crisis = await sync_to_async(settled_crisis)(crisis.pk, crises)
-    return crisis, not crisis.is_active
+    return await sync_to_async(settled)(crisis, read)
 
 
 async def _wait_closed(crisis: Crisis, timeout: float) -> None:

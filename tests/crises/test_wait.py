@@ -16,6 +16,7 @@ from rest_framework.authtoken.models import Token
 from aura_site import temporal
 from aura_site.runs.models import OpenWait
 from crises import services
+from crises.models import Crisis
 from tests.conftest import free_port, user_with
 from tests.crises.conftest import SEED_ACTIONS
 
@@ -131,6 +132,21 @@ async def test_a_wait_that_cannot_reach_temporal_frees_its_slot(
     assert response.status_code == 202, response.content
     assert response.json()["status"] in ("initiated", "running")
     assert time.monotonic() - started < 15
+    assert await OpenWait.objects.acount() == 0
+    await temporal_settings.get_workflow_handle(f"crisis-workflow-{crisis_id}").terminate()
+
+
+async def test_a_crisis_deleted_while_waited_for_is_a_404(
+    temporal_settings, crisis_settings
+) -> None:
+    crisis_id = await sync_to_async(running_crisis)()
+    api = await sync_to_async(TokenClient)("patient")
+    wait = asyncio.ensure_future(api.get(f"{URL}{crisis_id}/wait/?timeout=2"))
+    await open_waits(1)
+    await Crisis.objects.filter(crisis_id=crisis_id).adelete()
+    response = await wait
+    assert response.status_code == 404, response.content
+    assert response.headers["Content-Type"] == "application/problem+json"
     assert await OpenWait.objects.acount() == 0
     await temporal_settings.get_workflow_handle(f"crisis-workflow-{crisis_id}").terminate()
 
