@@ -135,8 +135,7 @@ def finalize_crisis_response(data: FinalizeCrisisInput) -> bool:
         data.completed,
         data.failed,
     )
-    crisis = records.finalize(data, actor=_actor(), run_id=_run_id())
-    if crisis is None:
+    if not records.finalize(data, actor=_actor(), run_id=_run_id()):
         activity.logger.warning("Crisis record not found: %s", data.crisis_id)
         return False
     activity.logger.info("Crisis response finalized: %s", data.crisis_id)

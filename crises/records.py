@@ -5,7 +5,9 @@ rows are updated in place, never appended, and audit events carry deterministic 
 keys, so a retry leaves the same records as a single run.
 """
 
+import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -35,6 +37,22 @@ _LOG_PHASE = (
     "finished_at = COALESCE(p.finished_at, %s), updated_at = %s, "
     f"error = COALESCE(%s, p.error) {_PHASE_OF_CRISIS} "
     "RETURNING p.agent_id, p.attempts, p.error"
+)
+# Closing a crisis the same way: one UPDATE of its row (it takes the row lock the ORM took with
+# a SELECT ... FOR UPDATE before), then one statement skips the phases left and lists them all.
+_FINALIZE = (
+    f"UPDATE {Crisis._meta.db_table} SET status = %s, error = %s, "
+    "completed_at = COALESCE(completed_at, %s), updated_at = %s "
+    "WHERE crisis_id = %s RETURNING id, cancel_requested_by"
+)
+# Every phase in order, and whether it is skipped now: the SELECT sees the phases as they were
+# before the UPDATE in its WITH, so the phases it skipped come from its RETURNING.
+_SKIP_REMAINING = (
+    f"WITH skipped AS (UPDATE {CrisisPhase._meta.db_table} "
+    "SET status = %s, finished_at = %s, updated_at = %s "
+    "WHERE crisis_id = %s AND status IN (%s, %s) RETURNING id) "
+    f"SELECT p.phase_id, p.status = %s OR s.id IS NOT NULL FROM {CrisisPhase._meta.db_table} p "
+    "LEFT JOIN skipped s ON s.id = p.id WHERE p.crisis_id = %s ORDER BY p.position"
 )
 
 
@@ -73,10 +91,13 @@ def phase_rows(crisis: Crisis, missions: Sequence[MissionPhase]) -> list[CrisisP
     ]
 
 
-def _skip_remaining(crisis: Crisis, now) -> None:
-    crisis.phases.filter(status__in=(PhaseStatus.PENDING, PhaseStatus.RUNNING)).update(
-        status=PhaseStatus.SKIPPED, finished_at=now, updated_at=now
-    )
+def _skip_remaining(crisis_pk: uuid.UUID, now: datetime) -> list[tuple[str, bool]]:
+    """Skip the phases not run yet; return every phase's id and whether it is skipped."""
+    skipped = PhaseStatus.SKIPPED.value
+    left = (PhaseStatus.PENDING.value, PhaseStatus.RUNNING.value)
+    with connection.cursor() as cursor:
+        cursor.execute(_SKIP_REMAINING, [skipped, now, now, crisis_pk, *left, skipped, crisis_pk])
+        return cursor.fetchall()
 
 
 @transaction.atomic
@@ -91,7 +112,7 @@ def reject(crisis_id: str, errors: dict[str, list[str]], *, actor: str, run_id: 
     crisis.error = f"Crisis request validation failed: {details}"
     crisis.completed_at = now
     crisis.save(update_fields=["status", "error", "completed_at", "updated_at"])
-    _skip_remaining(crisis, now)
+    _skip_remaining(crisis.pk, now)
     audit(crisis_id, "crisis_rejected", key="rejected", actor=actor, run_id=run_id, errors=errors)
 
 
@@ -217,35 +238,32 @@ def final_status(data: FinalizeCrisisInput) -> CrisisStatus:
 
 
 @transaction.atomic
-def finalize(data: FinalizeCrisisInput, *, actor: str, run_id: str = "") -> Crisis | None:
-    """Record how a crisis ended; remaining phases become skipped."""
-    crisis = Crisis.objects.select_for_update().filter(crisis_id=data.crisis_id).first()
-    if crisis is None:
-        return None
+def finalize(data: FinalizeCrisisInput, *, actor: str, run_id: str = "") -> bool:
+    """Record how a crisis ended; remaining phases become skipped. False: no such crisis."""
     now = timezone.now()
     status = final_status(data)
-    crisis.status = status
-    crisis.error = data.error or ""
-    crisis.completed_at = crisis.completed_at or now
-    crisis.save(update_fields=["status", "error", "completed_at", "updated_at"])
-    _skip_remaining(crisis, now)
+    error = data.error or ""
+    with connection.cursor() as cursor:
+        cursor.execute(_FINALIZE, [status.value, error, now, now, data.crisis_id])
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    crisis_pk, cancel_requested_by = row
+    phases = _skip_remaining(crisis_pk, now)
     if status == CrisisStatus.CANCELLED:
-        skipped = list(
-            crisis.phases.filter(status=PhaseStatus.SKIPPED).values_list("phase_id", flat=True)
-        )
         audit(
-            crisis.crisis_id,
+            data.crisis_id,
             "crisis_cancelled",
             key="cancelled",
-            actor=crisis.cancel_requested_by or actor,
+            actor=cancel_requested_by or actor,
             run_id=run_id,
             completed_phases=data.completed,
             failed_phases=data.failed,
-            skipped_phases=skipped,
+            skipped_phases=[phase_id for phase_id, skipped in phases if skipped],
         )
     else:
         audit(
-            crisis.crisis_id,
+            data.crisis_id,
             "crisis_finalized",
             key="finalized",
             actor=actor,
@@ -253,10 +271,10 @@ def finalize(data: FinalizeCrisisInput, *, actor: str, run_id: str = "") -> Cris
             status=str(status),
             completed_phases=data.completed,
             failed_phases=data.failed,
-            total_phases=crisis.phases.count(),
-            error=crisis.error,
+            total_phases=len(phases),
+            error=error,
         )
-    return crisis
+    return True
 
 
 @transaction.atomic
@@ -271,7 +289,7 @@ def fail_unfinished(crisis: Crisis, error: str, *, actor: str) -> Crisis:
     crisis.error = "" if cancelled else error
     crisis.completed_at = now
     crisis.save(update_fields=["status", "error", "completed_at", "updated_at"])
-    _skip_remaining(crisis, now)
+    _skip_remaining(crisis.pk, now)
     if cancelled:
         audit(
             crisis.crisis_id, "crisis_cancelled", key="cancelled", actor=crisis.cancel_requested_by

@@ -55,6 +55,16 @@ async def test_seed_example_happy_path(temporal_settings, crisis_worker, caplog)
         *["phase_completed"] * 4,
         "crisis_finalized",
     ]
+    finalized = await AuditEvent.objects.aget(
+        subject_id=crisis.crisis_id, event_type="crisis_finalized"
+    )
+    assert finalized.payload == {
+        "status": "completed",
+        "completed_phases": 4,
+        "failed_phases": 0,
+        "total_phases": 4,
+        "error": "",
+    }
     logs = caplog.text
     assert (
         "AGENT DEPLOYMENT - Phase: phase-1 | Agent: agent-recon-001 | Action: recon | "
@@ -157,6 +167,13 @@ async def test_phase_out_of_retries_is_a_partial_failure(
     assert phase_of(crisis, "phase-2").error == "perimeter breached"
     events = await sync_to_async(event_types)(crisis)
     assert events.count("phase_failed") == 1 and events.count("phase_completed") == 3
+    finalized = await AuditEvent.objects.aget(
+        subject_id=crisis.crisis_id, event_type="crisis_finalized"
+    )
+    assert (finalized.payload["status"], finalized.payload["total_phases"]) == (
+        "partial_failure",
+        4,
+    )
 
 
 async def test_every_phase_failing_fails_the_crisis(
