@@ -47,8 +47,12 @@ def _pick(base_id: str, spread: int) -> str:
         Crisis.objects.filter(crisis_id__startswith=base_id).values_list("crisis_id", flat=True)
     )
     with _reserving:
-        unavailable = recorded | _reserved | _recorded.keys()
-        free = (c for c in _candidates(base_id) if c not in unavailable)
+        # Looked up in each, not in their union: _recorded holds every id of the last seconds.
+        free = (
+            c
+            for c in _candidates(base_id)
+            if c not in recorded and c not in _reserved and c not in _recorded
+        )
         choices = list(itertools.islice(free, spread))
         if not choices:
             raise AssertionError(f"no free crisis id for {base_id}")
