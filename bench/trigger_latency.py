@@ -77,7 +77,10 @@ async def measure(address: str, http_port: int, token: str, args) -> tuple[dict,
         base_url=f"http://127.0.0.1:{http_port}/api/v1/",
         headers={"Authorization": f"Token {token}"},
         timeout=120,
-        limits=httpx.Limits(max_connections=200),
+        # Idle connections go before the server closes them (gunicorn's `keepalive`, 2 s): a
+        # POST sent on one it is closing fails with ReadError, and the raw phases leave them
+        # idle for seconds.
+        limits=httpx.Limits(max_connections=200, keepalive_expiry=1),
     ) as http:
 
         async def raw() -> None:
@@ -160,6 +163,10 @@ def main() -> None:
             triggers, long_polls = asyncio.run(
                 measure(address, http_port, env["BENCH_TOKEN"], args)
             )
+        except BaseException:
+            # The web server's own account of a failed request, before its log is deleted.
+            print((Path(tmpdir) / "web.log").read_text()[-6000:], file=sys.stderr)
+            raise
         finally:
             devstack.stop_process(web, 10)
 
