@@ -84,13 +84,18 @@ def _cpu(pid: int) -> tuple[float, list[int]]:
     """Return a process's CPU seconds (user + system) and its children's pids."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        children = [
-            int(child)
-            for task in Path(f"/proc/{pid}/task").iterdir()
-            for child in (task / "children").read_text().split()
-        ]
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
     except (FileNotFoundError, ProcessLookupError):
         return 0.0, []
+    children = []
+    for task in tasks:
+        # A thread may end between the listing and this read (the web server's request
+        # threads do all the time): skip it, not the whole process, whose CPU counts its
+        # ended threads too.
+        try:
+            children += [int(child) for child in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
     return (int(fields[11]) + int(fields[12])) / TICKS, children
 
 
