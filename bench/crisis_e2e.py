@@ -454,8 +454,12 @@ async def main() -> None:
                     paths = {"raw": raw, "replaced": replaced, "ours": ours}
                     for one, _ in paths.values():  # warm-up
                         await run_clients(args.clients, args.clients, one)
-                    for _ in range(args.rounds):  # alternated: the machine's noise hits all
-                        for name, (one, children) in paths.items():
+                    order = list(paths.items())
+                    for round_number in range(args.rounds):
+                        # Alternated, each round starting one path later: neither the
+                        # machine's drift nor going first or last favours a path.
+                        shift = round_number % len(order)
+                        for name, (one, children) in order[shift:] + order[:shift]:
                             await results[name].measure(
                                 one, args.crises, args.clients, server.pid, children
                             )
