@@ -141,7 +141,7 @@ async def test_a_crisis_deleted_while_waited_for_is_a_404(
 ) -> None:
     crisis_id = await sync_to_async(running_crisis)()
     api = await sync_to_async(TokenClient)("patient")
-    wait = asyncio.ensure_future(api.get(f"{URL}{crisis_id}/wait/?timeout=2"))
+    wait = asyncio.ensure_future(api.get(f"{URL}{crisis_id}/wait/?timeout=4"))
     await open_waits(1)
     await Crisis.objects.filter(crisis_id=crisis_id).adelete()
     response = await wait
